@@ -1,0 +1,360 @@
+//! The PostgreSQL backend.
+//!
+//! Writers serialize on a transaction-scoped advisory lock: position assignment and the hash
+//! chain both need the previous head, and holding the lock until commit is what makes positions
+//! become visible in order (PostgreSQL makes a commit visible before it releases its locks).
+//! Group commit amortizes the lock: one transaction per batch, a fixed number of round trips
+//! whatever the batch size (arrays in, `unnest` out).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::TenantId;
+use sqlx::postgres::{PgListener, PgRow};
+use sqlx::{PgPool, Postgres, Row, Transaction};
+use uuid::Uuid;
+
+use crate::append::UniqueKey;
+use crate::backend::{Backend, BackendKind};
+use crate::hash::GENESIS_HASH;
+use crate::head::HeadSignal;
+use crate::plan::{self, IdempotencyKey, IdempotencyRecord, Lookups, Plan, Snapshot, StreamKey};
+use crate::prepare::PreparedAppend;
+use crate::row::{StoredRow, now_micros, to_i64};
+use crate::{LogQuery, StoreError};
+
+/// `pg_advisory_xact_lock` key of the log's writer: "tenancy" in ASCII.
+const WRITER_LOCK: i64 = 0x0074_656e_616e_6379;
+/// Channel on which each commit announces its new head.
+const CHANNEL: &str = "tenancy_events";
+
+const COLUMNS: &str = "position, event_id, tenant_id, stream_id, stream_version, event_type, revision, \
+     payload::text AS payload, metadata::text AS metadata, recorded_at, prev_hash, hash";
+
+#[derive(Debug)]
+pub(crate) struct PgBackend {
+    pool: PgPool,
+    poll_interval: Duration,
+}
+
+impl PgBackend {
+    pub fn new(pool: PgPool, poll_interval: Duration) -> Self {
+        Self { pool, poll_interval }
+    }
+}
+
+#[async_trait]
+impl Backend for PgBackend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Postgres
+    }
+
+    async fn commit(&self, batch: &[&PreparedAppend]) -> Result<Plan, StoreError> {
+        let lookups = plan::lookups(batch);
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITER_LOCK).execute(&mut *tx).await?;
+        let snapshot = snapshot(&mut tx, &lookups).await?;
+        let plan = plan::plan(batch, snapshot, now_micros(), Uuid::now_v7);
+        if plan.rows.is_empty() && plan.unique.is_empty() {
+            tx.rollback().await?;
+            return Ok(plan);
+        }
+        insert_events(&mut tx, &plan.rows).await?;
+        write_unique(&mut tx, &plan.unique).await?;
+        insert_idempotency(&mut tx, &plan.idempotency).await?;
+        sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(plan.head.to_string()).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(plan)
+    }
+
+    async fn read(&self, query: &LogQuery) -> Result<Vec<StoredRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM events \
+             WHERE position > $1 AND ($2::int8 IS NULL OR position <= $2) \
+               AND ($3::text IS NULL OR tenant_id = $3) AND ($4::text IS NULL OR stream_id = $4) \
+               AND ($5::text[] IS NULL OR event_type = ANY($5)) \
+               AND ($6::timestamptz IS NULL OR recorded_at >= $6) AND ($7::timestamptz IS NULL OR recorded_at < $7) \
+             ORDER BY position LIMIT $8"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(to_i64(query.after))
+            .bind(query.up_to.map(to_i64))
+            .bind(query.tenant_id.as_ref().map(TenantId::as_str))
+            .bind(query.stream_id.as_deref())
+            .bind(query.event_types.as_deref())
+            .bind(query.recorded_from)
+            .bind(query.recorded_before)
+            .bind(query.sql_limit())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(decode).collect()
+    }
+
+    async fn read_stream(
+        &self,
+        tenant_id: &TenantId,
+        stream_id: &str,
+        after_version: u64,
+    ) -> Result<Vec<StoredRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM events WHERE tenant_id = $1 AND stream_id = $2 AND stream_version > $3 \
+             ORDER BY stream_version"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id.as_str())
+            .bind(stream_id)
+            .bind(to_i64(after_version))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(decode).collect()
+    }
+
+    async fn head(&self) -> Result<u64, StoreError> {
+        let head: Option<i64> = sqlx::query_scalar("SELECT max(position) FROM events").fetch_one(&self.pool).await?;
+        Ok(head.map_or(0, |h| h as u64))
+    }
+
+    async fn follow_head(&self, head: HeadSignal) {
+        let mut listener = match PgListener::connect_with(&self.pool).await {
+            Ok(mut listener) => match listener.listen(CHANNEL).await {
+                Ok(()) => Some(listener),
+                Err(err) => {
+                    tracing::warn!(error = %err, "LISTEN failed; following the log by polling only");
+                    None
+                }
+            },
+            Err(err) => {
+                tracing::warn!(error = %err, "no listener connection; following the log by polling only");
+                None
+            }
+        };
+        let mut poll = tokio::time::interval(self.poll_interval);
+        loop {
+            tokio::select! {
+                notification = async { listener.as_mut()?.try_recv().await.transpose() }, if listener.is_some() => {
+                    match notification {
+                        Some(Ok(n)) => {
+                            if let Ok(position) = n.payload().parse() {
+                                head.advance(position);
+                            }
+                        }
+                        // The connection dropped: notifications may have been lost meanwhile,
+                        // so look at the table now; the listener reconnects on the next call.
+                        None => {
+                            if let Ok(position) = self.head().await {
+                                head.advance(position);
+                            }
+                        }
+                        Some(Err(err)) => {
+                            tracing::warn!(error = %err, "listening for commits failed; retrying");
+                            tokio::time::sleep(self.poll_interval).await;
+                        }
+                    }
+                }
+                _ = poll.tick() => {
+                    match self.head().await {
+                        Ok(position) => head.advance(position),
+                        Err(err) => tracing::warn!(error = %err, "polling the log's head failed"),
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn snapshot(tx: &mut Transaction<'static, Postgres>, lookups: &Lookups) -> Result<Snapshot, StoreError> {
+    let last: Option<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1")
+            .fetch_optional(&mut **tx)
+            .await?;
+    let (head, head_hash) = match last {
+        Some((position, hash)) => {
+            let hash = <[u8; 32]>::try_from(hash.as_slice())
+                .map_err(|_| StoreError::corrupt(position as u64, "hash is not 32 bytes"))?;
+            (position as u64, hash)
+        }
+        None => (0, GENESIS_HASH),
+    };
+
+    let mut versions = HashMap::new();
+    if !lookups.streams.is_empty() {
+        let (tenants, streams): (Vec<&str>, Vec<&str>) =
+            lookups.streams.iter().map(|k| (k.tenant_id.as_str(), k.stream_id.as_str())).unzip();
+        let rows: Vec<(String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT k.tenant_id, k.stream_id, \
+                    (SELECT e.stream_version FROM events e \
+                      WHERE e.tenant_id = k.tenant_id AND e.stream_id = k.stream_id \
+                      ORDER BY e.stream_version DESC LIMIT 1) \
+             FROM unnest($1::text[], $2::text[]) AS k(tenant_id, stream_id)",
+        )
+        .bind(tenants)
+        .bind(streams)
+        .fetch_all(&mut **tx)
+        .await?;
+        for (tenant, stream_id, version) in rows {
+            if let (Ok(tenant_id), Some(version)) = (TenantId::parse(tenant), version) {
+                versions.insert(StreamKey { tenant_id, stream_id }, version as u64);
+            }
+        }
+    }
+
+    let mut owners = HashMap::new();
+    if !lookups.unique.is_empty() {
+        let (mut tenants, mut scopes, mut values) = (Vec::new(), Vec::new(), Vec::new());
+        for key in &lookups.unique {
+            tenants.push(key.tenant_id.as_str());
+            scopes.push(key.scope.as_str());
+            values.push(key.value.as_str());
+        }
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT u.tenant_id, u.scope, u.value, u.owner FROM unique_keys u \
+             JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(tenant_id, scope, value) \
+               USING (tenant_id, scope, value)",
+        )
+        .bind(tenants)
+        .bind(scopes)
+        .bind(values)
+        .fetch_all(&mut **tx)
+        .await?;
+        for (tenant, scope, value, owner) in rows {
+            if let Ok(tenant_id) = TenantId::parse(tenant) {
+                owners.insert(UniqueKey { tenant_id, scope, value }, owner);
+            }
+        }
+    }
+
+    let mut idempotency = HashMap::new();
+    if !lookups.idempotency.is_empty() {
+        let (tenants, keys): (Vec<&str>, Vec<&str>) =
+            lookups.idempotency.iter().map(|k| (k.tenant_id.as_str(), k.key.as_str())).unzip();
+        let rows: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
+            "SELECT i.tenant_id, i.key, i.fingerprint, i.first_position, i.last_position FROM idempotency_keys i \
+             JOIN unnest($1::text[], $2::text[]) AS k(tenant_id, key) USING (tenant_id, key)",
+        )
+        .bind(tenants)
+        .bind(keys)
+        .fetch_all(&mut **tx)
+        .await?;
+        for (tenant, key, fingerprint, first, last) in rows {
+            if let Ok(tenant_id) = TenantId::parse(tenant) {
+                let record =
+                    IdempotencyRecord { fingerprint, first_position: first as u64, last_position: last as u64 };
+                idempotency.insert(IdempotencyKey { tenant_id, key }, record);
+            }
+        }
+    }
+    Ok(Snapshot { head, head_hash, versions, owners, idempotency })
+}
+
+async fn insert_events(tx: &mut Transaction<'static, Postgres>, rows: &[StoredRow]) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut recorded_at = Vec::with_capacity(rows.len());
+    for row in rows {
+        recorded_at.push(from_micros(row.position(), row.recorded_at_micros)?);
+    }
+    sqlx::query(
+        "INSERT INTO events (position, event_id, tenant_id, stream_id, stream_version, event_type, revision, \
+                             payload, metadata, recorded_at, prev_hash, hash) \
+         SELECT position, event_id, tenant_id, stream_id, stream_version, event_type, revision, \
+                payload::json, metadata::json, recorded_at, prev_hash, hash \
+         FROM unnest($1::int8[], $2::uuid[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::int4[], \
+                     $8::text[], $9::text[], $10::timestamptz[], $11::bytea[], $12::bytea[]) \
+           AS r(position, event_id, tenant_id, stream_id, stream_version, event_type, revision, \
+                payload, metadata, recorded_at, prev_hash, hash)",
+    )
+    .bind(rows.iter().map(|r| r.position).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.event_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.tenant_id.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.stream_id.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.stream_version).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.event_type.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.revision).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.payload.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.metadata.as_str()).collect::<Vec<_>>())
+    .bind(recorded_at)
+    .bind(rows.iter().map(|r| r.prev_hash.as_slice()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.hash.as_slice()).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn write_unique(
+    tx: &mut Transaction<'static, Postgres>,
+    changes: &[(UniqueKey, Option<String>)],
+) -> Result<(), StoreError> {
+    let (held, freed): (Vec<_>, Vec<_>) = changes.iter().partition(|(_, owner)| owner.is_some());
+    if !freed.is_empty() {
+        sqlx::query(
+            "DELETE FROM unique_keys u USING unnest($1::text[], $2::text[], $3::text[]) AS k(tenant_id, scope, value) \
+             WHERE u.tenant_id = k.tenant_id AND u.scope = k.scope AND u.value = k.value",
+        )
+        .bind(freed.iter().map(|(k, _)| k.tenant_id.as_str()).collect::<Vec<_>>())
+        .bind(freed.iter().map(|(k, _)| k.scope.as_str()).collect::<Vec<_>>())
+        .bind(freed.iter().map(|(k, _)| k.value.as_str()).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
+    }
+    if !held.is_empty() {
+        sqlx::query(
+            "INSERT INTO unique_keys (tenant_id, scope, value, owner) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) \
+             ON CONFLICT (tenant_id, scope, value) DO UPDATE SET owner = EXCLUDED.owner",
+        )
+        .bind(held.iter().map(|(k, _)| k.tenant_id.as_str()).collect::<Vec<_>>())
+        .bind(held.iter().map(|(k, _)| k.scope.as_str()).collect::<Vec<_>>())
+        .bind(held.iter().map(|(k, _)| k.value.as_str()).collect::<Vec<_>>())
+        .bind(held.iter().map(|(_, owner)| owner.as_deref().unwrap_or_default()).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn insert_idempotency(
+    tx: &mut Transaction<'static, Postgres>,
+    records: &[(IdempotencyKey, IdempotencyRecord)],
+) -> Result<(), StoreError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO idempotency_keys (tenant_id, key, fingerprint, first_position, last_position) \
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[])",
+    )
+    .bind(records.iter().map(|(k, _)| k.tenant_id.as_str()).collect::<Vec<_>>())
+    .bind(records.iter().map(|(k, _)| k.key.as_str()).collect::<Vec<_>>())
+    .bind(records.iter().map(|(_, r)| r.fingerprint.as_str()).collect::<Vec<_>>())
+    .bind(records.iter().map(|(_, r)| to_i64(r.first_position)).collect::<Vec<_>>())
+    .bind(records.iter().map(|(_, r)| to_i64(r.last_position)).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn decode(row: &PgRow) -> Result<StoredRow, StoreError> {
+    let position: i64 = row.try_get("position")?;
+    let recorded_at: DateTime<Utc> = row.try_get("recorded_at")?;
+    Ok(StoredRow {
+        position,
+        event_id: row.try_get("event_id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        stream_id: row.try_get("stream_id")?,
+        stream_version: row.try_get("stream_version")?,
+        event_type: row.try_get("event_type")?,
+        revision: row.try_get("revision")?,
+        payload: row.try_get("payload")?,
+        metadata: row.try_get("metadata")?,
+        recorded_at_micros: recorded_at.timestamp_micros(),
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+fn from_micros(position: u64, micros: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(micros).ok_or_else(|| StoreError::corrupt(position, "recorded_at out of range"))
+}
