@@ -1,0 +1,29 @@
+//! The `Projection` trait: what a read model tells the runtime about itself.
+
+use async_trait::async_trait;
+use eventstore::RecordedEvent;
+use eventstore::sqlx::AnyConnection;
+
+use crate::ProjectionError;
+
+/// A read model built from the log.
+///
+/// `apply` and `reset` run inside a transaction the runtime owns; they must not commit, and
+/// they must write only their own tables. Read models use portable SQL (TEXT, BIGINT, BOOLEAN;
+/// `$1` placeholders; `ON CONFLICT … DO UPDATE`), so one implementation serves both backends.
+#[async_trait]
+pub trait Projection: Send + Sync + 'static {
+    /// A stable, versioned name such as `roles.v1`. Changing what a projection writes means a
+    /// new version, which starts from position 0 with its own checkpoint.
+    fn name(&self) -> &str;
+
+    /// The event types `apply` needs; the runtime reads only these. Empty means all.
+    fn event_types(&self) -> &[&str];
+
+    /// Folds one event into the read model. Must be deterministic: the same events in the same
+    /// order always give the same rows, so a rebuild reproduces the live model.
+    async fn apply(&self, tx: &mut AnyConnection, event: &RecordedEvent) -> Result<(), ProjectionError>;
+
+    /// Deletes every row the projection wrote, before a rebuild from position 0.
+    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), ProjectionError>;
+}

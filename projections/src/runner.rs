@@ -1,0 +1,229 @@
+//! One projection's task: read a batch past the checkpoint, apply it and advance the checkpoint
+//! in one transaction, repeat; wait for the log's head to move when caught up; retry a failing
+//! event with backoff, applying everything before it first. The runner owns every change of its
+//! projection's checkpoint, rebuilds included, so the status it reports is never stale.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use eventstore::sqlx::AnyPool;
+use eventstore::{EventStore, LogQuery, RecordedEvent, StoreError};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::runtime::{Failure, ProjectionStatus, RuntimeOptions};
+use crate::{Projection, ProjectionError, checkpoint};
+
+/// Requests to a running runner.
+pub(crate) enum Control {
+    /// Delete the read model, reset the checkpoint to 0 and catch up again.
+    Rebuild(oneshot::Sender<Result<(), ProjectionError>>),
+}
+
+pub(crate) struct Runner {
+    pub projection: Arc<dyn Projection>,
+    pub store: EventStore,
+    pub pool: AnyPool,
+    pub options: RuntimeOptions,
+    pub status: watch::Sender<ProjectionStatus>,
+    pub control: mpsc::Receiver<Control>,
+}
+
+/// How one attempt at a batch ended.
+enum Applied {
+    /// Applied, checkpoint advanced to this position.
+    Done(u64),
+    /// Another process moved the checkpoint (it ran the batch, or a rebuild reset it): adopt it.
+    Moved(u64),
+    /// Rolled back. `index` is the event that failed, if it was one and not the database.
+    Failed { index: Option<usize>, error: ProjectionError },
+}
+
+/// The checkpoint reached by a step and, if an event failed, its position and the error.
+type Step = (u64, Option<(Option<u64>, ProjectionError)>);
+
+impl Runner {
+    pub async fn run(mut self) {
+        let mut attempts = 0;
+        let mut checkpoint = loop {
+            match checkpoint::ensure(&self.pool, self.projection.name()).await {
+                Ok(position) => break position,
+                Err(error) => {
+                    attempts += 1;
+                    if let Some(control) = self.failed(None, &error, attempts).await {
+                        self.refuse(control);
+                    }
+                }
+            }
+        };
+        self.report(checkpoint, None);
+        attempts = 0;
+        let mut head = self.store.watch_head();
+        loop {
+            if let Ok(control) = self.control.try_recv() {
+                checkpoint = self.handle(control, checkpoint).await;
+                continue;
+            }
+            let known_head = *head.borrow_and_update();
+            if known_head <= checkpoint {
+                tokio::select! {
+                    changed = head.changed() => if changed.is_err() { return },
+                    Some(control) = self.control.recv() => checkpoint = self.handle(control, checkpoint).await,
+                }
+                continue;
+            }
+            let (reached, failure) = self.step(checkpoint, known_head).await;
+            checkpoint = reached;
+            match failure {
+                None => {
+                    attempts = 0;
+                    self.report(reached, None);
+                }
+                Some((position, error)) => {
+                    attempts += 1;
+                    self.status.send_modify(|s| s.checkpoint = reached);
+                    if let Some(control) = self.failed(position, &error, attempts).await {
+                        attempts = 0;
+                        checkpoint = self.handle(control, checkpoint).await;
+                    }
+                }
+            }
+        }
+    }
+
+    fn report(&self, checkpoint: u64, failure: Option<Failure>) {
+        self.status.send_modify(|s| {
+            s.checkpoint = checkpoint;
+            s.failure = failure;
+        });
+    }
+
+    async fn handle(&mut self, control: Control, checkpoint: u64) -> u64 {
+        match control {
+            Control::Rebuild(reply) => {
+                let result = reset(&self.pool, self.projection.as_ref()).await;
+                let checkpoint = if result.is_ok() { 0 } else { checkpoint };
+                self.report(checkpoint, None);
+                let _ = reply.send(result);
+                checkpoint
+            }
+        }
+    }
+
+    /// Before the checkpoint row exists, nothing can be done: say so.
+    fn refuse(&self, control: Control) {
+        match control {
+            Control::Rebuild(reply) => {
+                let _ = reply.send(Err(ProjectionError::Unavailable(self.projection.name().to_owned())));
+            }
+        }
+    }
+
+    /// Applies what follows `checkpoint` up to `head`, one batch.
+    async fn step(&self, checkpoint: u64, head: u64) -> Step {
+        let mut query = LogQuery::after(checkpoint).up_to(head).limit(self.options.batch_size);
+        if !self.projection.event_types().is_empty() {
+            query = query.types(self.projection.event_types().iter().copied());
+        }
+        let events = match self.store.read(&query).await {
+            Ok(events) => events,
+            Err(error) => return (checkpoint, Some((failing_position(&error), error.into()))),
+        };
+        // A short page means every matching event up to the head is in it: the checkpoint may
+        // move to the head even if the last events were of types this projection ignores.
+        let target = match events.last() {
+            Some(last) if events.len() >= self.options.batch_size => last.position,
+            _ => head,
+        };
+        match self.apply(&events, checkpoint, target).await {
+            Applied::Done(position) | Applied::Moved(position) => (position, None),
+            Applied::Failed { index: None, error } => (checkpoint, Some((events.first().map(|e| e.position), error))),
+            Applied::Failed { index: Some(index), error } => {
+                let failing = Some(events[index].position);
+                if index == 0 {
+                    return (checkpoint, Some((failing, error)));
+                }
+                // Keep what applies: everything before the failing event, in its own transaction.
+                match self.apply(&events[..index], checkpoint, events[index - 1].position).await {
+                    Applied::Done(position) | Applied::Moved(position) => (position, Some((failing, error))),
+                    Applied::Failed { .. } => (checkpoint, Some((failing, error))),
+                }
+            }
+        }
+    }
+
+    async fn apply(&self, events: &[RecordedEvent], expected: u64, target: u64) -> Applied {
+        let failed = |error: ProjectionError| Applied::Failed { index: None, error };
+        let name = self.projection.name();
+        let mut tx = match self.pool.begin().await {
+            Ok(tx) => tx,
+            Err(error) => return failed(error.into()),
+        };
+        match checkpoint::lock(&mut tx, name).await {
+            Ok(stored) if stored == expected => {}
+            Ok(stored) => {
+                return match tx.commit().await {
+                    Ok(()) => Applied::Moved(stored),
+                    Err(error) => failed(error.into()),
+                };
+            }
+            Err(error) => return failed(error),
+        }
+        for (index, event) in events.iter().enumerate() {
+            if let Err(error) = self.projection.apply(&mut tx, event).await {
+                let _ = tx.rollback().await;
+                return Applied::Failed { index: Some(index), error };
+            }
+        }
+        if let Err(error) = checkpoint::advance(&mut tx, name, target).await {
+            return failed(error);
+        }
+        match tx.commit().await {
+            Ok(()) => Applied::Done(target),
+            Err(error) => failed(error.into()),
+        }
+    }
+
+    /// Records and reports a failure, then waits out the backoff. A control request cuts the
+    /// wait short and is returned for the caller to handle.
+    async fn failed(&mut self, position: Option<u64>, error: &ProjectionError, attempts: u32) -> Option<Control> {
+        let name = self.projection.name();
+        let message = error.to_string();
+        tracing::error!(projection = name, position, attempts, error = %message, "projection failed; retrying");
+        if let Err(err) = checkpoint::record_failure(&self.pool, name, position, &message).await {
+            tracing::error!(projection = name, error = %err, "could not record the projection's failure");
+        }
+        self.status.send_modify(|s| s.failure = Some(Failure { position, error: message, attempts }));
+        let backoff = self.backoff(attempts);
+        tokio::select! {
+            () = tokio::time::sleep(backoff) => None,
+            control = self.control.recv() => control,
+        }
+    }
+
+    fn backoff(&self, attempts: u32) -> Duration {
+        let doublings = attempts.saturating_sub(1).min(16);
+        (self.options.retry_initial * 2u32.pow(doublings)).min(self.options.retry_max)
+    }
+}
+
+/// Deletes a projection's rows and sets its checkpoint to 0, in one transaction. A runner of the
+/// same projection in another process sees the reset checkpoint at its next batch and adopts it.
+pub(crate) async fn reset(pool: &AnyPool, projection: &dyn Projection) -> Result<(), ProjectionError> {
+    checkpoint::ensure(pool, projection.name()).await?;
+    let mut tx = pool.begin().await?;
+    checkpoint::lock(&mut tx, projection.name()).await?;
+    projection.reset(&mut tx).await?;
+    checkpoint::advance(&mut tx, projection.name(), 0).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The position a read error names, if it names one.
+fn failing_position(error: &StoreError) -> Option<u64> {
+    match error {
+        StoreError::Corrupt { position, .. }
+        | StoreError::UnknownEventType { position, .. }
+        | StoreError::Upcast { position, .. } => Some(*position),
+        _ => None,
+    }
+}

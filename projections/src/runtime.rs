@@ -1,0 +1,147 @@
+//! `Projections`: starts one runner per projection and answers for all of them: how far they
+//! got, what is failing, and whether a position has been applied everywhere yet.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use eventstore::Database;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use crate::runner::{Control, Runner};
+use crate::{Projection, ProjectionError};
+
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// Events per transaction.
+    pub batch_size: usize,
+    /// First retry delay of a failing event; doubles per attempt up to `retry_max`.
+    pub retry_initial: Duration,
+    pub retry_max: Duration,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        Self { batch_size: 500, retry_initial: Duration::from_millis(100), retry_max: Duration::from_secs(30) }
+    }
+}
+
+/// Where one projection stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectionStatus {
+    pub name: String,
+    /// Every event at or below this position has been applied.
+    pub checkpoint: u64,
+    /// Set while an event (or the database) keeps failing.
+    pub failure: Option<Failure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The event that fails, when the failure is about an event.
+    pub position: Option<u64>,
+    pub error: String,
+    pub attempts: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WaitError {
+    #[error("projections {lagging:?} have not reached position {position} in time")]
+    Timeout { position: u64, lagging: Vec<String> },
+    #[error("projection {0} has stopped")]
+    Stopped(String),
+}
+
+struct RunnerHandle {
+    projection: Arc<dyn Projection>,
+    status: watch::Receiver<ProjectionStatus>,
+    control: mpsc::Sender<Control>,
+    task: JoinHandle<()>,
+}
+
+/// The running projections of this process. Dropping it stops them.
+pub struct Projections {
+    runners: Vec<RunnerHandle>,
+}
+
+impl std::fmt::Debug for Projections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Projections").field("status", &self.status()).finish()
+    }
+}
+
+impl Drop for Projections {
+    fn drop(&mut self) {
+        for runner in &self.runners {
+            runner.task.abort();
+        }
+    }
+}
+
+impl Projections {
+    /// Starts a runner per projection; each catches up from its checkpoint, then follows live.
+    pub fn start(db: &Database, projections: Vec<Arc<dyn Projection>>, options: RuntimeOptions) -> Self {
+        let runners = projections
+            .into_iter()
+            .map(|projection| {
+                let initial = ProjectionStatus { name: projection.name().to_owned(), checkpoint: 0, failure: None };
+                let (status, receiver) = watch::channel(initial);
+                let (control, requests) = mpsc::channel(4);
+                let runner = Runner {
+                    projection: projection.clone(),
+                    store: db.store.clone(),
+                    pool: db.pool.clone(),
+                    options: options.clone(),
+                    status,
+                    control: requests,
+                };
+                let task = tokio::spawn(runner.run());
+                RunnerHandle { projection, status: receiver, control, task }
+            })
+            .collect();
+        Self { runners }
+    }
+
+    pub fn status(&self) -> Vec<ProjectionStatus> {
+        self.runners.iter().map(|r| r.status.borrow().clone()).collect()
+    }
+
+    /// Waits until every projection has applied `position`, for at most `timeout`.
+    pub async fn wait_for(&self, position: u64, timeout: Duration) -> Result<(), WaitError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        for runner in &self.runners {
+            let mut status = runner.status.clone();
+            match tokio::time::timeout_at(deadline, status.wait_for(|s| s.checkpoint >= position)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(_)) => return Err(WaitError::Stopped(runner.projection.name().to_owned())),
+                Err(_) => {
+                    let lagging =
+                        self.status().into_iter().filter(|s| s.checkpoint < position).map(|s| s.name).collect();
+                    return Err(WaitError::Timeout { position, lagging });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Rebuilds one projection from position 0: its runner deletes its rows and resets its
+    /// checkpoint in one transaction, then catches up again. Returns once the reset is done;
+    /// from then on `wait_for` waits for the rebuilt model.
+    pub async fn rebuild(&self, name: &str) -> Result<(), ProjectionError> {
+        let runner = self
+            .runners
+            .iter()
+            .find(|r| r.projection.name() == name)
+            .ok_or_else(|| ProjectionError::Unknown(name.to_owned()))?;
+        let stopped = || ProjectionError::Unavailable(name.to_owned());
+        let (reply, done) = oneshot::channel();
+        runner.control.send(Control::Rebuild(reply)).await.map_err(|_| stopped())?;
+        done.await.map_err(|_| stopped())?
+    }
+}
+
+/// Rebuilds a projection that no runner of this process runs (e.g. from the command line while
+/// the server is stopped): deletes its rows and resets its checkpoint to 0.
+pub async fn reset(db: &Database, projection: &dyn Projection) -> Result<(), ProjectionError> {
+    crate::runner::reset(&db.pool, projection).await
+}
