@@ -1,0 +1,144 @@
+//! The `tenancy` command line: `serve`, `migrate`, `audit verify`, `projections status`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use eventstore::{Database, DatabaseOptions};
+use serde_json::json;
+
+use crate::config::{DatabaseArgs, ServeConfig};
+use crate::server::{Server, shutdown_signal};
+use crate::telemetry::{self, LogFormat};
+
+#[derive(Debug, Parser)]
+#[command(name = "tenancy", version, about = "Event-sourced multi-tenancy and authorization server")]
+struct Cli {
+    /// Log lines as text or as JSON objects.
+    #[arg(long, global = true, env = "TENANCY_LOG_FORMAT", value_enum, default_value_t)]
+    log_format: LogFormat,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (applies pending migrations first).
+    Serve(ServeConfig),
+    /// Apply pending database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Audit the event log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Inspect the projections.
+    #[command(subcommand)]
+    Projections(ProjectionsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain; exit status 1 if the log was tampered with.
+    Verify(DatabaseArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ProjectionsCommand {
+    /// Print each projection's checkpoint, lag and failure as JSON.
+    Status(DatabaseArgs),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format, matches!(cli.command, Command::Serve(_)));
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let serving = matches!(cli.command, Command::Serve(_));
+    match runtime.block_on(run(cli.command)) {
+        Ok(code) => code,
+        Err(err) => {
+            // The server's failures belong in its log stream; a one-shot command just says why.
+            if serving {
+                tracing::error!(error = %err, "tenancy serve failed");
+            } else {
+                eprintln!("error: {err}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+async fn run(command: Command) -> Result<ExitCode, Failure> {
+    match command {
+        Command::Serve(config) => {
+            let server = Server::build(config).await?;
+            tracing::info!(
+                address = %server.local_addr(),
+                backend = server.state().db.kind().name(),
+                "tenancy listening on http://{}",
+                server.local_addr()
+            );
+            server.run(shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate(database) => {
+            eventstore::migrate(&database.database_url).await?;
+            println!(
+                "{}",
+                json!({ "migrated": true, "backend": eventstore::backend_of(&database.database_url)?.name() })
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit(AuditCommand::Verify(database)) => {
+            let db = open(&database).await?;
+            let verification = db.store.verify().await?;
+            let tampered = verification.tampered.map(|t| json!({ "position": t.position, "kind": t.kind.to_string() }));
+            println!(
+                "{}",
+                json!({
+                    "intact": tampered.is_none(),
+                    "checked": verification.checked,
+                    "head": verification.head,
+                    "head_hash": verification.head_hash,
+                    "tampered": tampered,
+                })
+            );
+            Ok(if tampered.is_none() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Projections(ProjectionsCommand::Status(database)) => {
+            let db = open(&database).await?;
+            let head = db.store.head().await?;
+            let rows: Vec<(String, i64, Option<i64>, Option<String>, i64)> = eventstore::sqlx::query_as(
+                "SELECT name, position, failing_position, failure, attempts FROM projection_checkpoints ORDER BY name",
+            )
+            .fetch_all(&db.pool)
+            .await?;
+            let projections: Vec<_> = rows
+                .into_iter()
+                .map(|(name, position, failing, failure, attempts)| {
+                    json!({
+                        "name": name,
+                        "checkpoint": position,
+                        "lag": head.saturating_sub(position as u64),
+                        "failing_position": failing,
+                        "error": failure,
+                        "attempts": attempts,
+                    })
+                })
+                .collect();
+            println!("{}", json!({ "head": head, "projections": projections }));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn open(database: &DatabaseArgs) -> Result<Database, Failure> {
+    let options = DatabaseOptions { max_connections: database.max_connections, ..DatabaseOptions::default() };
+    Ok(Database::connect(&database.database_url, options).await?)
+}

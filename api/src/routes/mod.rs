@@ -1,0 +1,3 @@
+//! Route modules, one `router()` each.
+
+pub mod health;

@@ -1,0 +1,78 @@
+//! `Server`: the database, the projections and the HTTP listener of one `tenancy serve`.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use eventstore::{Database, DatabaseOptions, StoreError, StoreOptions};
+use projections::{Projections, RuntimeOptions};
+use tokio::net::TcpListener;
+
+use crate::app::{AppState, app};
+use crate::config::ServeConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot open the database: {0}")]
+    Database(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+}
+
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Server {
+    /// Opens (and migrates) the database, starts the projections and binds the listener.
+    pub async fn build(config: ServeConfig) -> Result<Self, StartupError> {
+        let options = DatabaseOptions {
+            store: StoreOptions { poll_interval: config.poll_interval(), ..StoreOptions::default() },
+            max_connections: config.database.max_connections,
+            migrate: true,
+        };
+        let db = Database::connect(&config.database.database_url, options).await?;
+        let projections = Projections::start(&db, Vec::new(), RuntimeOptions::default());
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartupError::Bind { addr: config.listen, source })?;
+        Ok(Self { listener, state: AppState::new(db, projections, config) })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or(self.state.config.listen)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(self.listener, app(self.state)).with_graceful_shutdown(shutdown).await
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

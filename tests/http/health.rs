@@ -1,0 +1,59 @@
+//! `/healthz`, `/readyz`, `/metrics`, and the error shape of an unknown route.
+
+use eventstore::testing::TestDatabase;
+use serde_json::Value;
+use tenancy_tests::TestApp;
+
+eventstore::backend_tests!(
+    healthz_answers_ok,
+    readyz_reports_the_backend_head_and_projections,
+    metrics_are_in_the_prometheus_text_format,
+    an_unknown_route_is_a_404_in_the_error_shape,
+);
+
+async fn healthz_answers_ok(db: TestDatabase) {
+    let app = TestApp::start(db).await;
+    let response = app.get("/healthz").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["status"], "ok");
+    app.stop().await;
+}
+
+async fn readyz_reports_the_backend_head_and_projections(db: TestDatabase) {
+    let kind = db.kind;
+    let app = TestApp::start(db).await;
+    let response = app.get("/readyz").await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["backend"], kind.name());
+    assert_eq!(body["head"], 0);
+    assert!(body["projections"].is_array());
+}
+
+async fn metrics_are_in_the_prometheus_text_format(db: TestDatabase) {
+    let app = TestApp::start(db).await;
+    app.get("/healthz").await;
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = response.text().await.unwrap();
+    for metric in [
+        "tenancy_log_head_position 0",
+        "tenancy_event_store_appends_total 0",
+        r#"tenancy_http_requests_total{method="GET",route="/healthz",status="200"} 1"#,
+    ] {
+        assert!(text.contains(metric), "missing {metric:?} in:\n{text}");
+    }
+}
+
+async fn an_unknown_route_is_a_404_in_the_error_shape(db: TestDatabase) {
+    let app = TestApp::start(db).await;
+    let response = app.get("/api/v2/nothing-here").await;
+    assert_eq!(response.status(), 404);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["statusCode"], 404);
+    assert_eq!(body["error"], "Not Found");
+    assert!(body["message"].is_string());
+    assert!(body["errorCode"].is_string());
+}

@@ -1,0 +1,6 @@
+//! Black-box HTTP tests: each starts the real server on a random port, on SQLite and (when
+//! `TENANCY_TEST_DATABASE_URL` is set, always in CI) on PostgreSQL.
+
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap should fail loudly
+
+mod health;
