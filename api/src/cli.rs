@@ -74,6 +74,9 @@ pub fn main() -> ExitCode {
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
+/// name, position, failing_position, failure, attempts
+type CheckpointRow = (String, i64, Option<i64>, Option<String>, i64);
+
 async fn run(command: Command) -> Result<ExitCode, Failure> {
     match command {
         Command::Serve(config) => {
@@ -114,7 +117,7 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
         Command::Projections(ProjectionsCommand::Status(database)) => {
             let db = open(&database).await?;
             let head = db.store.head().await?;
-            let rows: Vec<(String, i64, Option<i64>, Option<String>, i64)> = eventstore::sqlx::query_as(
+            let rows: Vec<CheckpointRow> = eventstore::sqlx::query_as(
                 "SELECT name, position, failing_position, failure, attempts FROM projection_checkpoints ORDER BY name",
             )
             .fetch_all(&db.pool)

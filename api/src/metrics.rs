@@ -92,7 +92,7 @@ impl Collector for LogCollector {
         }
 
         let statuses = self.projections.status();
-        let gauges: [(&str, &str, fn(u64, &projections::ProjectionStatus) -> i64); 3] = [
+        let gauges: [(&str, &str, GaugeOf); 3] = [
             ("projection_checkpoint", "Last position applied by the projection", |_, s| s.checkpoint as i64),
             ("projection_lag", "Events the projection is behind the log", |head, s| {
                 head.saturating_sub(s.checkpoint) as i64
@@ -112,3 +112,6 @@ impl Collector for LogCollector {
         Ok(())
     }
 }
+
+/// Reads one gauge's value off a projection's status, given the log's head.
+type GaugeOf = fn(u64, &projections::ProjectionStatus) -> i64;

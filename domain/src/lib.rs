@@ -4,6 +4,17 @@
 //! clock or generate randomness: callers pass those in, so that every decision can be replayed
 //! and tested as `given(events).when(command).then(events)`.
 
+mod aggregate;
+pub mod client;
+pub mod client_grant;
+pub mod event;
+mod permission;
+pub mod resource_server;
+pub mod role;
+pub mod tenant;
 mod tenant_id;
+mod text;
 
+pub use aggregate::{Aggregate, Rejection, RejectionKind};
+pub use permission::Permission;
 pub use tenant_id::{InvalidTenantId, TenantId};

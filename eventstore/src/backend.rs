@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use domain::TenantId;
 
 use crate::head::HeadSignal;
-use crate::plan::Plan;
+use crate::plan::{IdempotencyRecord, Plan};
 use crate::prepare::PreparedAppend;
 use crate::row::StoredRow;
 use crate::{LogQuery, StoreError};
@@ -43,6 +43,12 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug + 'static {
         stream_id: &str,
         after_version: u64,
     ) -> Result<Vec<StoredRow>, StoreError>;
+
+    /// The stream that holds `value` in `scope`, if any.
+    async fn unique_owner(&self, tenant_id: &TenantId, scope: &str, value: &str) -> Result<Option<String>, StoreError>;
+
+    /// What was stored for an idempotency key of `tenant_id`, if anything.
+    async fn idempotency(&self, tenant_id: &TenantId, key: &str) -> Result<Option<IdempotencyRecord>, StoreError>;
 
     /// The highest committed position, 0 for an empty log.
     async fn head(&self) -> Result<u64, StoreError>;

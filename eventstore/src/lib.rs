@@ -41,6 +41,7 @@ pub use database::{Database, DatabaseOptions, backend_of, migrate};
 pub use error::StoreError;
 pub use event::{Actor, Metadata, NewEvent, RecordedEvent};
 pub use prepare::StoreLimits;
+pub use plan::IdempotencyRecord;
 pub use query::LogQuery;
 pub use store::{EventStore, StoreOptions};
 pub use subscription::Subscription;

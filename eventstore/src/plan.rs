@@ -29,8 +29,10 @@ pub(crate) struct IdempotencyKey {
     pub key: String,
 }
 
+/// What the store remembers of an idempotency key: the request's fingerprint and the positions
+/// the first append committed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct IdempotencyRecord {
+pub struct IdempotencyRecord {
     pub fingerprint: String,
     pub first_position: u64,
     pub last_position: u64,

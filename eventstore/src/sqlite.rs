@@ -154,6 +154,31 @@ impl Backend for SqliteBackend {
         rows.iter().map(decode).collect()
     }
 
+    async fn unique_owner(&self, tenant_id: &TenantId, scope: &str, value: &str) -> Result<Option<String>, StoreError> {
+        let owner = sqlx::query_scalar("SELECT owner FROM unique_keys WHERE tenant_id = $1 AND scope = $2 AND value = $3")
+            .bind(tenant_id.as_str())
+            .bind(scope)
+            .bind(value)
+            .fetch_optional(&self.readers)
+            .await?;
+        Ok(owner)
+    }
+
+    async fn idempotency(&self, tenant_id: &TenantId, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let record: Option<(String, i64, i64)> = sqlx::query_as(
+            "SELECT fingerprint, first_position, last_position FROM idempotency_keys WHERE tenant_id = $1 AND key = $2",
+        )
+        .bind(tenant_id.as_str())
+        .bind(key)
+        .fetch_optional(&self.readers)
+        .await?;
+        Ok(record.map(|(fingerprint, first, last)| IdempotencyRecord {
+            fingerprint,
+            first_position: first as u64,
+            last_position: last as u64,
+        }))
+    }
+
     async fn head(&self) -> Result<u64, StoreError> {
         let head: Option<i64> = sqlx::query_scalar("SELECT max(position) FROM events").fetch_one(&self.readers).await?;
         Ok(head.map_or(0, |h| h as u64))

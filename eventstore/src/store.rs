@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::backend::{Backend, BackendKind};
 use crate::head::HeadSignal;
+use crate::plan::IdempotencyRecord;
 use crate::prepare::{StoreLimits, prepare};
 use crate::verify::ChainVerifier;
 use crate::writer::{self, Pending, WriterStats};
@@ -100,6 +101,19 @@ impl EventStore {
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         let rows = self.inner.backend.read_stream(tenant_id, stream_id, after_version).await?;
         rows.into_iter().map(|row| row.into_recorded(&self.inner.options.upcasters)).collect()
+    }
+
+    /// The stream holding `value` in `scope` of `tenant_id`, as committed. For finding an
+    /// aggregate by a unique value (a resource server by identifier); uniqueness itself is
+    /// enforced by [`crate::UniqueChange`] in the append, never by this read.
+    pub async fn unique_owner(&self, tenant_id: &TenantId, scope: &str, value: &str) -> Result<Option<String>, StoreError> {
+        self.inner.backend.unique_owner(tenant_id, scope, value).await
+    }
+
+    /// What the log remembers of an idempotency key, so a command handler can answer a retry
+    /// with the first result before deciding anything again.
+    pub async fn idempotency(&self, tenant_id: &TenantId, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.inner.backend.idempotency(tenant_id, key).await
     }
 
     /// The highest committed position, read from the database.

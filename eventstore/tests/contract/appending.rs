@@ -16,6 +16,8 @@ eventstore::backend_tests!(
     an_idempotent_retry_appends_nothing_and_returns_the_first_result,
     an_idempotency_key_reused_with_another_request_is_refused,
     an_oversized_payload_is_refused_before_anything_is_appended,
+    a_stream_write_without_events_guards_that_streams_version,
+    unique_owners_and_idempotency_records_can_be_looked_up,
 );
 
 async fn an_append_reads_back_exactly_as_written(db: TestDatabase) {
@@ -172,4 +174,38 @@ async fn an_oversized_payload_is_refused_before_anything_is_appended(db: TestDat
     let err = db.store.append(request).await.unwrap_err();
     assert!(matches!(err, StoreError::PayloadTooLarge { index: 1, limit: 64, .. }), "{err}");
     assert_eq!(db.store.head().await.unwrap(), 0);
+}
+
+async fn a_stream_write_without_events_guards_that_streams_version(db: TestDatabase) {
+    let db = db.connect().await;
+    db.store.append(append("resource_server:1", ExpectedVersion::NoStream, 2)).await.unwrap();
+    let guard = |expected| eventstore::StreamWrite {
+        tenant_id: tenant("acme"),
+        stream_id: "resource_server:1".into(),
+        expected,
+        events: Vec::new(),
+    };
+
+    let stale = append("role:1", ExpectedVersion::NoStream, 1).with_stream(guard(ExpectedVersion::Exact(1)));
+    let err = db.store.append(stale).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
+    assert_eq!(db.store.head().await.unwrap(), 2);
+
+    let current = append("role:1", ExpectedVersion::NoStream, 1).with_stream(guard(ExpectedVersion::Exact(2)));
+    assert_eq!(db.store.append(current).await.unwrap().last_position, 3);
+    assert_eq!(db.store.read_stream(&tenant("acme"), "resource_server:1", 0).await.unwrap().len(), 2);
+}
+
+async fn unique_owners_and_idempotency_records_can_be_looked_up(db: TestDatabase) {
+    let db = db.connect().await;
+    let request = append("role:1", ExpectedVersion::NoStream, 2).with_unique(claim("admin", "role:1"));
+    db.store.append(request.with_idempotency("key-1", "fp")).await.unwrap();
+
+    assert_eq!(db.store.unique_owner(&tenant("acme"), "role_name", "admin").await.unwrap().as_deref(), Some("role:1"));
+    assert_eq!(db.store.unique_owner(&tenant("acme"), "role_name", "other").await.unwrap(), None);
+    assert_eq!(db.store.unique_owner(&tenant("other"), "role_name", "admin").await.unwrap(), None);
+
+    let record = db.store.idempotency(&tenant("acme"), "key-1").await.unwrap().unwrap();
+    assert_eq!((record.fingerprint.as_str(), record.first_position, record.last_position), ("fp", 1, 2));
+    assert_eq!(db.store.idempotency(&tenant("other"), "key-1").await.unwrap(), None);
 }
