@@ -1,1 +1,44 @@
-//! placeholder
+//! Command handlers: one per use case. Each loads the state it needs from the log, lets the
+//! domain decide, and appends the decision with expected versions, unique-value claims and the
+//! caller's idempotency key in one atomic append.
+//!
+//! Rules that span aggregates (a role name unique per tenant, a permission naming a scope that
+//! exists) are enforced in that same append, never by reading a read model that may lag.
+//! This crate must never read a read model: only the log.
+
+mod bootstrap;
+mod clients;
+mod context;
+mod error;
+mod executor;
+mod ids;
+mod resource_servers;
+mod roles;
+mod streams;
+mod tenants;
+
+pub use bootstrap::{Bootstrap, BootstrapOutcome};
+pub use context::{Committed, Context};
+pub use error::CommandError;
+pub use ids::{new_client_id, new_client_secret, random_string};
+pub use resource_servers::NewResourceServer;
+pub use roles::RoleChanges;
+pub use tenants::NewTenant;
+
+use eventstore::EventStore;
+
+/// The write side of tenancy. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Commands {
+    store: EventStore,
+}
+
+impl Commands {
+    pub fn new(store: EventStore) -> Self {
+        Self { store }
+    }
+
+    pub fn store(&self) -> &EventStore {
+        &self.store
+    }
+}

@@ -12,6 +12,7 @@
 mod checkpoint;
 mod error;
 mod projection;
+pub mod read_models;
 mod runner;
 mod runtime;
 

@@ -1,0 +1,113 @@
+//! Bootstrap: the control plane, the Management API as its resource server, and a management
+//! client granted every Management API scope, committed in one append or not at all.
+//!
+//! "Already bootstrapped" means the control plane's stream exists; two processes racing to
+//! bootstrap the same database cannot both win, because that stream's expected version is
+//! "no stream" for both.
+
+use domain::client::{Client, ClientCommand, ClientFields};
+use domain::client_grant::{ClientGrant, ClientGrantCommand, ClientGrantFields};
+use domain::resource_server::{ResourceServer, ResourceServerCommand, Scope};
+use domain::tenant::{Tenant, TenantCommand, TenantFields};
+use domain::{Aggregate, TenantId};
+use eventstore::{AppendRequest, ExpectedVersion, Metadata, StoreError, StreamWrite};
+
+use crate::clients::{client_stream, grant_claim, grant_stream};
+use crate::executor::{load, to_new_event};
+use crate::resource_servers::identifier_changes;
+use crate::{CommandError, Commands, NewResourceServer, ids, streams};
+
+/// What bootstrap creates. The secret arrives hashed: hashing is the caller's (keyed) business.
+#[derive(Debug, Clone)]
+pub struct Bootstrap {
+    pub audience: String,
+    pub scopes: Vec<Scope>,
+    pub client_id: String,
+    pub client_secret_hash: String,
+    pub metadata: Metadata,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BootstrapOutcome {
+    Created { position: u64 },
+    AlreadyBootstrapped,
+}
+
+impl Commands {
+    pub async fn bootstrap(&self, input: Bootstrap) -> Result<BootstrapOutcome, CommandError> {
+        let cp = TenantId::control_plane();
+        let tenant_stream = streams::tenant(&cp);
+        if load::<Tenant>(&self.store, &cp, &tenant_stream).await?.version > 0 {
+            return Ok(BootstrapOutcome::AlreadyBootstrapped);
+        }
+        let tenant = Tenant::Absent
+            .decide(TenantCommand::Create(TenantFields {
+                id: cp.clone(),
+                name: cp.to_string(),
+                friendly_name: "Control plane".into(),
+            }))
+            .map_err(CommandError::rejected)?;
+
+        let api = NewResourceServer {
+            name: "Tenancy Management API".into(),
+            identifier: input.audience.clone(),
+            scopes: input.scopes.clone(),
+            ..NewResourceServer::default()
+        }
+        .into_fields(ids::new_resource_server_id(), true);
+        let api_stream = streams::resource_server(&cp, &api.id);
+        let api = ResourceServer::Absent.decide(ResourceServerCommand::Create(api)).map_err(CommandError::rejected)?;
+
+        let client_fields = ClientFields {
+            client_id: input.client_id.clone(),
+            name: "Tenancy bootstrap client".into(),
+            app_type: "non_interactive".into(),
+            grant_types: vec!["client_credentials".into()],
+            secret_hash: input.client_secret_hash,
+        };
+        let client_stream = client_stream(&cp, &client_fields);
+        let client = Client::Absent.decide(ClientCommand::Create(client_fields)).map_err(CommandError::rejected)?;
+
+        let grant_fields = ClientGrantFields {
+            id: ids::new_grant_id(),
+            client_id: input.client_id,
+            audience: input.audience,
+            scope: input.scopes.into_iter().map(|scope| scope.value).collect(),
+        };
+        let grant_stream = grant_stream(&cp, &grant_fields);
+        let grant =
+            ClientGrant::Absent.decide(ClientGrantCommand::Create(grant_fields.clone())).map_err(CommandError::rejected)?;
+
+        let write = |stream: &str, events: Vec<eventstore::NewEvent>| StreamWrite {
+            tenant_id: cp.clone(),
+            stream_id: stream.to_owned(),
+            expected: ExpectedVersion::NoStream,
+            events,
+        };
+        let mut unique = identifier_changes(&cp, &api_stream, &api);
+        unique.push(grant_claim(&cp, &grant_stream, &grant_fields));
+        let request = AppendRequest {
+            tenant_id: cp.clone(),
+            streams: vec![
+                write(&tenant_stream, encode_all(&tenant)?),
+                write(&api_stream, encode_all(&api)?),
+                write(&client_stream, encode_all(&client)?),
+                write(&grant_stream, encode_all(&grant)?),
+            ],
+            unique,
+            idempotency: None,
+            metadata: input.metadata,
+        };
+        match self.store.append(request).await {
+            Ok(appended) => Ok(BootstrapOutcome::Created { position: appended.last_position }),
+            Err(StoreError::Conflict { stream_id, .. }) if stream_id == tenant_stream => {
+                Ok(BootstrapOutcome::AlreadyBootstrapped)
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+}
+
+fn encode_all<E: serde::Serialize>(events: &[E]) -> Result<Vec<eventstore::NewEvent>, CommandError> {
+    events.iter().map(to_new_event).collect()
+}

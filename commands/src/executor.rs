@@ -1,0 +1,132 @@
+//! The one path every command takes: answer a retried idempotency key from the log, or load
+//! the aggregate, decide, and append the decision with its expected version.
+
+use domain::event::{decode, encode};
+use domain::{Aggregate, TenantId, event::REVISION};
+use eventstore::{
+    AppendRequest, EventStore, ExpectedVersion, IdempotencyRecord, LogQuery, NewEvent, StreamWrite, UniqueChange,
+};
+
+use crate::{CommandError, Committed, Context};
+
+/// An aggregate as loaded from its stream.
+#[derive(Debug)]
+pub(crate) struct Loaded<A> {
+    pub state: A,
+    /// The stream's version: 0 when it does not exist.
+    pub version: u64,
+    /// The position of the stream's last event: 0 when it does not exist.
+    pub position: u64,
+}
+
+impl<A> Loaded<A> {
+    /// A write that only checks this stream is still at the version that was read: the guard of
+    /// a decision that relied on it.
+    pub(crate) fn guard(&self, tenant: &TenantId, stream: &str) -> StreamWrite {
+        StreamWrite { tenant_id: tenant.clone(), stream_id: stream.to_owned(), expected: expected(self.version), events: Vec::new() }
+    }
+}
+
+pub(crate) async fn load<A: Aggregate>(store: &EventStore, tenant: &TenantId, stream: &str) -> Result<Loaded<A>, CommandError> {
+    load_up_to(store, tenant, stream, u64::MAX).await
+}
+
+async fn load_up_to<A: Aggregate>(
+    store: &EventStore,
+    tenant: &TenantId,
+    stream: &str,
+    up_to: u64,
+) -> Result<Loaded<A>, CommandError> {
+    let mut loaded = Loaded { state: A::default(), version: 0, position: 0 };
+    for recorded in store.read_stream(tenant, stream, 0).await? {
+        if recorded.position > up_to {
+            break;
+        }
+        let event: A::Event =
+            decode(&recorded.event_type, &recorded.payload).map_err(|e| CommandError::Corrupt(e.to_string()))?;
+        loaded.state = loaded.state.evolve(&event);
+        loaded.version = recorded.stream_version;
+        loaded.position = recorded.position;
+    }
+    Ok(loaded)
+}
+
+/// What a command writes besides its own stream's events.
+#[derive(Debug, Default)]
+pub(crate) struct Extra {
+    pub unique: Vec<UniqueChange>,
+    /// Version checks on other streams the decision relied on.
+    pub guards: Vec<StreamWrite>,
+}
+
+/// Runs one command against the aggregate in `stream` (of `stream_tenant`).
+///
+/// `decide` refuses or returns the events; `extra` adds the unique-value changes those events
+/// imply. A command that decides nothing appends nothing and answers the current state.
+pub(crate) async fn execute<A: Aggregate>(
+    store: &EventStore,
+    ctx: &Context,
+    stream_tenant: &TenantId,
+    stream: &str,
+    decide: impl FnOnce(&A) -> Result<Vec<A::Event>, CommandError>,
+    extra: impl FnOnce(&A, &[A::Event]) -> Extra,
+) -> Result<Committed<A>, CommandError> {
+    if let Some(record) = previous_result(store, ctx).await? {
+        return replay(store, &record).await;
+    }
+    let loaded = load::<A>(store, stream_tenant, stream).await?;
+    let events = decide(&loaded.state)?;
+    if events.is_empty() {
+        return Ok(Committed { position: loaded.position, state: loaded.state, replayed: false });
+    }
+    let Extra { unique, guards } = extra(&loaded.state, &events);
+    let new_events = events.iter().map(to_new_event).collect::<Result<Vec<_>, _>>()?;
+    let mut request = AppendRequest::to_stream(stream_tenant.clone(), stream, expected(loaded.version), new_events)
+        .with_metadata(ctx.metadata.clone());
+    request.tenant_id = ctx.tenant.clone();
+    request.streams.extend(guards);
+    request.unique = unique;
+    request.idempotency = ctx.idempotency.clone();
+    let appended = store.append(request).await?;
+    if appended.deduplicated {
+        // A concurrent retry with the same key won the race; answer what it committed.
+        return replay(store, &IdempotencyRecord {
+            fingerprint: String::new(),
+            first_position: appended.first_position,
+            last_position: appended.last_position,
+        })
+        .await;
+    }
+    let state = events.iter().fold(loaded.state, |state, event| state.evolve(event));
+    Ok(Committed { position: appended.last_position, state, replayed: false })
+}
+
+/// The stored result of this request's idempotency key, if it was seen before with the same
+/// request. The same key with another request is refused.
+pub(crate) async fn previous_result(store: &EventStore, ctx: &Context) -> Result<Option<IdempotencyRecord>, CommandError> {
+    let Some(idempotency) = &ctx.idempotency else { return Ok(None) };
+    match store.idempotency(&ctx.tenant, &idempotency.key).await? {
+        Some(record) if record.fingerprint != idempotency.fingerprint => Err(CommandError::IdempotencyKeyReused),
+        other => Ok(other),
+    }
+}
+
+/// The state the first execution produced: the stream of its first event, folded up to its
+/// last position. The command's own stream comes first in every append, so that is the one.
+async fn replay<A: Aggregate>(store: &EventStore, record: &IdempotencyRecord) -> Result<Committed<A>, CommandError> {
+    let query = LogQuery::after(record.first_position.saturating_sub(1)).limit(1);
+    let first = store.read(&query).await?.into_iter().next().ok_or_else(|| {
+        CommandError::Corrupt(format!("idempotency record points at missing position {}", record.first_position))
+    })?;
+    let loaded = load_up_to::<A>(store, &first.tenant_id, &first.stream_id, record.last_position).await?;
+    Ok(Committed { position: record.last_position, state: loaded.state, replayed: true })
+}
+
+pub(crate) fn to_new_event<E: serde::Serialize>(event: &E) -> Result<NewEvent, CommandError> {
+    let (event_type, payload) = encode(event).map_err(|e| CommandError::Corrupt(e.to_string()))?;
+    Ok(NewEvent::new(event_type, REVISION, payload))
+}
+
+fn expected(version: u64) -> ExpectedVersion {
+    if version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(version) }
+}

@@ -1,0 +1,44 @@
+//! Stream ids and unique-value scopes: the names under which aggregates live in the log.
+//! Both are stored forever, so they never change.
+
+use domain::TenantId;
+
+pub(crate) fn tenant(id: &TenantId) -> String {
+    format!("tenant:{id}")
+}
+
+pub(crate) fn role(tenant: &TenantId, id: &str) -> String {
+    format!("role:{tenant}:{id}")
+}
+
+pub(crate) fn resource_server(tenant: &TenantId, id: &str) -> String {
+    format!("resource_server:{tenant}:{id}")
+}
+
+pub(crate) fn client(tenant: &TenantId, client_id: &str) -> String {
+    format!("client:{tenant}:{client_id}")
+}
+
+pub(crate) fn client_grant(tenant: &TenantId, id: &str) -> String {
+    format!("client_grant:{tenant}:{id}")
+}
+
+/// Role names, case-insensitively: `Admin` and `admin` are the same name.
+pub(crate) const ROLE_NAME: &str = "role_name";
+pub(crate) const RESOURCE_SERVER_IDENTIFIER: &str = "resource_server_identifier";
+/// One grant per client and audience: the value is `<client_id> <audience>`.
+pub(crate) const CLIENT_GRANT: &str = "client_grant";
+
+pub(crate) fn role_name_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// The message a client sees when a unique value is taken.
+pub(crate) fn describe_unique(scope: &str, value: &str) -> String {
+    match scope {
+        ROLE_NAME => format!("A role with the name {value:?} already exists"),
+        RESOURCE_SERVER_IDENTIFIER => format!("A resource server with the identifier {value:?} already exists"),
+        CLIENT_GRANT => "A client grant for this client and audience already exists".into(),
+        _ => format!("{scope} {value:?} is already taken"),
+    }
+}

@@ -1,0 +1,66 @@
+//! The read models of the Management API: one file per model, each with its projection and
+//! the queries that answer from it. Every query takes the tenant.
+
+pub mod clients;
+pub mod resource_servers;
+pub mod roles;
+pub mod tenants;
+
+use std::sync::Arc;
+
+use eventstore::RecordedEvent;
+use serde::de::DeserializeOwned;
+
+use crate::{Projection, ProjectionError};
+
+/// Every read model this crate maintains, for the server to start.
+pub fn all() -> Vec<Arc<dyn Projection>> {
+    vec![
+        Arc::new(tenants::TenantsProjection),
+        Arc::new(resource_servers::ResourceServersProjection),
+        Arc::new(roles::RolesProjection),
+        Arc::new(clients::ClientsProjection),
+    ]
+}
+
+/// One page of a list: 0-based `page` of `per_page` rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl Page {
+    pub fn offset(self) -> i64 {
+        i64::from(self.page) * i64::from(self.per_page)
+    }
+
+    pub fn limit(self) -> i64 {
+        i64::from(self.per_page)
+    }
+}
+
+/// A page of rows and how many rows there are in all.
+#[derive(Debug, Clone)]
+pub struct Listed<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+}
+
+pub(crate) fn decode<E: DeserializeOwned>(event: &RecordedEvent) -> Result<E, ProjectionError> {
+    domain::event::decode(&event.event_type, &event.payload).map_err(|e| ProjectionError::event(event, e))
+}
+
+pub(crate) fn timestamp(event: &RecordedEvent) -> String {
+    event.recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+pub(crate) fn json_text<T: serde::Serialize>(event: &RecordedEvent, value: &T) -> Result<String, ProjectionError> {
+    serde_json::to_string(value).map_err(|e| ProjectionError::event(event, e))
+}
+
+/// `LIKE` pattern for "contains", with the pattern's own wildcards escaped.
+pub(crate) fn contains_pattern(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}

@@ -1,0 +1,194 @@
+//! Roles and their permissions, per tenant.
+
+use async_trait::async_trait;
+use domain::TenantId;
+use domain::role::RoleEvent;
+use eventstore::RecordedEvent;
+use eventstore::sqlx::{self, AnyConnection, AnyPool, FromRow};
+use serde::Serialize;
+
+use super::{Listed, Page, contains_pattern, decode, timestamp};
+use crate::{Projection, ProjectionError};
+
+#[derive(Debug)]
+pub struct RolesProjection;
+
+#[async_trait]
+impl Projection for RolesProjection {
+    fn name(&self) -> &str {
+        "roles.v1"
+    }
+
+    fn event_types(&self) -> &[&str] {
+        &["role.created", "role.updated", "role.permissions_added", "role.permissions_removed", "role.deleted"]
+    }
+
+    async fn apply(&self, tx: &mut AnyConnection, event: &RecordedEvent) -> Result<(), ProjectionError> {
+        let tenant = event.tenant_id.as_str();
+        let at = timestamp(event);
+        match decode::<RoleEvent>(event)? {
+            RoleEvent::Created { id, name, description } => {
+                sqlx::query(
+                    "INSERT INTO roles (tenant_id, id, name, description, is_system, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $6) \
+                     ON CONFLICT (tenant_id, id) DO UPDATE SET name = $3, description = $4, updated_at = $6",
+                )
+                .bind(tenant)
+                .bind(id)
+                .bind(name)
+                .bind(description)
+                .bind(false)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            RoleEvent::Updated { id, name, description } => {
+                sqlx::query("UPDATE roles SET name = $3, description = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant)
+                    .bind(id)
+                    .bind(name)
+                    .bind(description)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            RoleEvent::PermissionsAdded { id, permissions } => {
+                for p in permissions {
+                    sqlx::query(
+                        "INSERT INTO role_permissions (tenant_id, role_id, resource_server_identifier, permission_name) \
+                         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(tenant)
+                    .bind(&id)
+                    .bind(p.resource_server_identifier)
+                    .bind(p.permission_name)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            RoleEvent::PermissionsRemoved { id, permissions } => {
+                for p in permissions {
+                    sqlx::query(
+                        "DELETE FROM role_permissions WHERE tenant_id = $1 AND role_id = $2 \
+                         AND resource_server_identifier = $3 AND permission_name = $4",
+                    )
+                    .bind(tenant)
+                    .bind(&id)
+                    .bind(p.resource_server_identifier)
+                    .bind(p.permission_name)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            RoleEvent::Deleted { id, .. } => {
+                for table in ["DELETE FROM role_permissions WHERE tenant_id = $1 AND role_id = $2", "DELETE FROM roles WHERE tenant_id = $1 AND id = $2"] {
+                    sqlx::query(table).bind(tenant).bind(&id).execute(&mut *tx).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), ProjectionError> {
+        sqlx::query("DELETE FROM role_permissions").execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM roles").execute(&mut *tx).await?;
+        Ok(())
+    }
+}
+
+/// A role as the Management API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, FromRow)]
+pub struct RoleView {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+}
+
+/// A role's permission as `GET /roles/{id}/permissions` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, FromRow)]
+pub struct RolePermissionView {
+    pub resource_server_identifier: String,
+    pub permission_name: String,
+    pub resource_server_name: String,
+    pub description: String,
+}
+
+pub async fn get(pool: &AnyPool, tenant: &TenantId, id: &str) -> Result<Option<RoleView>, sqlx::Error> {
+    sqlx::query_as("SELECT id, name, description FROM roles WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.as_str())
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Roles by name, optionally only those whose name contains `name_filter` (case-insensitive).
+pub async fn list(
+    pool: &AnyPool,
+    tenant: &TenantId,
+    name_filter: Option<&str>,
+    page: Page,
+) -> Result<Listed<RoleView>, sqlx::Error> {
+    let pattern = contains_pattern(&name_filter.unwrap_or_default().to_lowercase());
+    let items = sqlx::query_as(
+        "SELECT id, name, description FROM roles WHERE tenant_id = $1 AND lower(name) LIKE $2 ESCAPE '\\' \
+         ORDER BY name, id LIMIT $3 OFFSET $4",
+    )
+    .bind(tenant.as_str())
+    .bind(&pattern)
+    .bind(page.limit())
+    .bind(page.offset())
+    .fetch_all(pool)
+    .await?;
+    let total: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM roles WHERE tenant_id = $1 AND lower(name) LIKE $2 ESCAPE '\\'")
+            .bind(tenant.as_str())
+            .bind(&pattern)
+            .fetch_one(pool)
+            .await?;
+    Ok(Listed { items, total: total as u64 })
+}
+
+/// The role's permissions with their resource server's name and the scope's description;
+/// permissions of a resource server that no longer exists are not listed.
+pub async fn permissions(
+    pool: &AnyPool,
+    tenant: &TenantId,
+    role_id: &str,
+    page: Page,
+) -> Result<Listed<RolePermissionView>, sqlx::Error> {
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT p.resource_server_identifier, p.permission_name, r.name, r.scopes \
+         FROM role_permissions p JOIN resource_servers r \
+           ON r.tenant_id = p.tenant_id AND r.identifier = p.resource_server_identifier \
+         WHERE p.tenant_id = $1 AND p.role_id = $2 \
+         ORDER BY p.resource_server_identifier, p.permission_name LIMIT $3 OFFSET $4",
+    )
+    .bind(tenant.as_str())
+    .bind(role_id)
+    .bind(page.limit())
+    .bind(page.offset())
+    .fetch_all(pool)
+    .await?;
+    let items = rows
+        .into_iter()
+        .map(|(identifier, permission_name, resource_server_name, scopes)| {
+            let description = scope_description(&scopes, &permission_name);
+            RolePermissionView { resource_server_identifier: identifier, permission_name, resource_server_name, description }
+        })
+        .collect();
+    let total: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM role_permissions p JOIN resource_servers r \
+           ON r.tenant_id = p.tenant_id AND r.identifier = p.resource_server_identifier \
+         WHERE p.tenant_id = $1 AND p.role_id = $2",
+    )
+    .bind(tenant.as_str())
+    .bind(role_id)
+    .fetch_one(pool)
+    .await?;
+    Ok(Listed { items, total: total as u64 })
+}
+
+fn scope_description(scopes_json: &str, value: &str) -> String {
+    let scopes: Vec<domain::resource_server::Scope> = serde_json::from_str(scopes_json).unwrap_or_default();
+    scopes.into_iter().find(|s| s.value == value).map(|s| s.description).unwrap_or_default()
+}

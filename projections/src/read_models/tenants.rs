@@ -1,0 +1,93 @@
+//! Tenants, as the control plane lists them.
+
+use async_trait::async_trait;
+use domain::tenant::{TenantEvent, TenantFields};
+use eventstore::RecordedEvent;
+use eventstore::sqlx::{self, AnyConnection, AnyPool, FromRow};
+use serde::Serialize;
+
+use super::{Listed, Page, decode, timestamp};
+use crate::{Projection, ProjectionError};
+
+#[derive(Debug)]
+pub struct TenantsProjection;
+
+#[async_trait]
+impl Projection for TenantsProjection {
+    fn name(&self) -> &str {
+        "tenants.v1"
+    }
+
+    fn event_types(&self) -> &[&str] {
+        &["tenant.created", "tenant.updated", "tenant.deleted"]
+    }
+
+    async fn apply(&self, tx: &mut AnyConnection, event: &RecordedEvent) -> Result<(), ProjectionError> {
+        let at = timestamp(event);
+        match decode::<TenantEvent>(event)? {
+            TenantEvent::Created(f) | TenantEvent::Updated(f) => {
+                sqlx::query(
+                    "INSERT INTO tenants (id, name, friendly_name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) \
+                     ON CONFLICT (id) DO UPDATE SET name = $2, friendly_name = $3, updated_at = $4",
+                )
+                .bind(f.id.as_str())
+                .bind(&f.name)
+                .bind(&f.friendly_name)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            TenantEvent::Deleted { id } => {
+                sqlx::query("DELETE FROM tenants WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), ProjectionError> {
+        sqlx::query("DELETE FROM tenants").execute(&mut *tx).await?;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, FromRow)]
+pub struct TenantView {
+    pub id: String,
+    pub name: String,
+    pub friendly_name: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl TenantView {
+    /// The view of a tenant just decided, before its projection ran.
+    pub fn from_fields(f: &TenantFields, at: &str) -> Self {
+        Self {
+            id: f.id.to_string(),
+            name: f.name.clone(),
+            friendly_name: f.friendly_name.clone(),
+            created_at: at.to_owned(),
+            updated_at: at.to_owned(),
+        }
+    }
+}
+
+/// Tenants are the control plane's rows: there is no other tenant to scope this by.
+pub async fn get(pool: &AnyPool, id: &str) -> Result<Option<TenantView>, sqlx::Error> {
+    sqlx::query_as("SELECT id, name, friendly_name, created_at, updated_at FROM tenants WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn list(pool: &AnyPool, page: Page) -> Result<Listed<TenantView>, sqlx::Error> {
+    let items = sqlx::query_as(
+        "SELECT id, name, friendly_name, created_at, updated_at FROM tenants ORDER BY id LIMIT $1 OFFSET $2",
+    )
+    .bind(page.limit())
+    .bind(page.offset())
+    .fetch_all(pool)
+    .await?;
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants").fetch_one(pool).await?;
+    Ok(Listed { items, total: total as u64 })
+}
