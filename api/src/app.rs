@@ -5,46 +5,66 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use commands::Commands;
 use eventstore::Database;
 use projections::Projections;
 use tower_http::trace::TraceLayer;
 
-use crate::config::ServeConfig;
+use crate::auth::KeyRing;
+use crate::config::{ServeConfig, Urls};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::routes;
+use crate::secrets::MasterKey;
 
 /// What every handler may reach. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub db: Database,
+    pub commands: Commands,
     pub projections: Arc<Projections>,
+    pub keys: Arc<KeyRing>,
+    pub master_key: MasterKey,
+    pub urls: Arc<Urls>,
     pub metrics: Arc<Metrics>,
     pub config: Arc<ServeConfig>,
 }
 
 impl AppState {
-    pub fn new(db: Database, projections: Projections, config: ServeConfig) -> Self {
+    pub fn new(db: Database, projections: Projections, master_key: MasterKey, urls: Urls, config: ServeConfig) -> Self {
         let projections = Arc::new(projections);
         let metrics = Arc::new(Metrics::new(db.store.clone(), projections.clone()));
-        Self { db, projections, metrics, config: Arc::new(config) }
+        Self {
+            commands: Commands::new(db.store.clone()),
+            keys: Arc::new(KeyRing::new(db.pool.clone(), master_key.clone())),
+            master_key,
+            urls: Arc::new(urls),
+            db,
+            projections,
+            metrics,
+            config: Arc::new(config),
+        }
     }
 }
 
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(routes::health::router())
+        .merge(routes::well_known::router())
+        .merge(routes::oauth::router())
+        .nest("/api/v2", routes::management::router())
         .fallback(not_found)
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
 async fn not_found() -> ApiError {
-    ApiError::NotFound("Not Found".into())
+    ApiError::not_found("Not Found")
 }
 
 /// Counts requests and their latency by route template (never by raw path: ids would explode

@@ -1,4 +1,4 @@
-//! The `tenancy` command line: `serve`, `migrate`, `audit verify`, `projections status`.
+//! The `tenancy` command line: `serve`, `migrate`, `bootstrap`, `audit verify`, `projections status`.
 
 use std::process::ExitCode;
 
@@ -6,7 +6,9 @@ use clap::{Parser, Subcommand};
 use eventstore::{Database, DatabaseOptions};
 use serde_json::json;
 
-use crate::config::{DatabaseArgs, ServeConfig};
+use std::net::SocketAddr;
+
+use crate::config::{DatabaseArgs, InstanceArgs, ServeConfig, Urls};
 use crate::server::{Server, shutdown_signal};
 use crate::telemetry::{self, LogFormat};
 
@@ -27,12 +29,25 @@ enum Command {
     Serve(ServeConfig),
     /// Apply pending database migrations and exit.
     Migrate(DatabaseArgs),
+    /// Create the control plane, the Management API and a management client on an empty
+    /// database, and print how to get a token as JSON. Changes nothing on a bootstrapped one.
+    Bootstrap(BootstrapCommand),
     /// Audit the event log.
     #[command(subcommand)]
     Audit(AuditCommand),
     /// Inspect the projections.
     #[command(subcommand)]
     Projections(ProjectionsCommand),
+}
+
+#[derive(Debug, clap::Args)]
+struct BootstrapCommand {
+    #[command(flatten)]
+    instance: InstanceArgs,
+
+    /// The address `serve` listens on, for the default public URL.
+    #[arg(long, env = "TENANCY_LISTEN", default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,6 +102,11 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
                 "tenancy listening on http://{}",
                 server.local_addr()
             );
+            if let Some(report) = &server.bootstrap {
+                // Printed once, on the start that created them: the generated secret is not
+                // stored anywhere it could be read back.
+                println!("{}", report.json);
+            }
             server.run(shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -96,6 +116,16 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
                 "{}",
                 json!({ "migrated": true, "backend": eventstore::backend_of(&database.database_url)?.name() })
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bootstrap(command) => {
+            let master_key = command.instance.master_key()?;
+            let db = open(&command.instance.database).await?;
+            let urls = Urls::new(command.instance.public_url.as_deref(), command.listen);
+            let commands = commands::Commands::new(db.store.clone());
+            let report =
+                crate::bootstrap::bootstrap(&commands, &master_key, &urls, &command.instance.bootstrap).await?;
+            println!("{}", report.json);
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit(AuditCommand::Verify(database)) => {

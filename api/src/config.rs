@@ -1,7 +1,10 @@
 //! Typed configuration of `tenancy serve`, from flags or `TENANCY_*` environment variables.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
+
+use crate::secrets::{KeyError, MasterKey, Secret};
 
 /// Where the database is. `sqlite://tenancy.db` (created if missing) is the embedded default.
 #[derive(Debug, Clone, clap::Args)]
@@ -15,6 +18,75 @@ pub struct DatabaseArgs {
     pub max_connections: u32,
 }
 
+impl DatabaseArgs {
+    /// The SQLite database's file, if the URL names one.
+    fn sqlite_file(&self) -> Option<PathBuf> {
+        let rest = self.database_url.strip_prefix("sqlite:")?;
+        let path = rest.trim_start_matches("//").split('?').next()?;
+        (!path.is_empty()).then(|| PathBuf::from(path))
+    }
+}
+
+/// Where the master key comes from.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MasterKeyArgs {
+    /// 32 random bytes, base64 or hex. Seals signing keys and peppers client-secret hashes.
+    #[arg(long = "master-key", env = "TENANCY_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<Secret>,
+
+    /// A file holding the master key. Defaults, for SQLite only, to `<database file>.master.key`,
+    /// generated on first start.
+    #[arg(long, env = "TENANCY_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+}
+
+/// Bootstrap credentials; generated and printed once when not set.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct BootstrapArgs {
+    #[arg(long = "bootstrap-client-id", env = "TENANCY_BOOTSTRAP_CLIENT_ID")]
+    pub client_id: Option<String>,
+
+    #[arg(long = "bootstrap-client-secret", env = "TENANCY_BOOTSTRAP_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: Option<Secret>,
+}
+
+/// What identifies this deployment to clients, shared by `serve` and `bootstrap`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InstanceArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub master_key: MasterKeyArgs,
+
+    /// The URL clients reach this server at; the control plane's issuer is `<public_url>/` and
+    /// the Management API's audience `<public_url>/api/v2/`. Defaults to `http://<listen>`.
+    #[arg(long, env = "TENANCY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    #[command(flatten)]
+    pub bootstrap: BootstrapArgs,
+}
+
+impl InstanceArgs {
+    pub fn master_key(&self) -> Result<MasterKey, KeyError> {
+        if let Some(key) = &self.master_key.master_key {
+            return MasterKey::parse(key.expose());
+        }
+        if let Some(path) = &self.master_key.master_key_file {
+            return MasterKey::from_file(path, true);
+        }
+        match self.database.sqlite_file() {
+            Some(db) => {
+                let mut path = db.into_os_string();
+                path.push(".master.key");
+                MasterKey::from_file(&PathBuf::from(path), true)
+            }
+            None => Err(KeyError::Missing),
+        }
+    }
+}
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeConfig {
     /// Address to listen on.
@@ -22,7 +94,7 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
 
     #[command(flatten)]
-    pub database: DatabaseArgs,
+    pub instance: InstanceArgs,
 
     /// `/readyz` answers 503 while a projection is more than this many events behind the log.
     #[arg(long, env = "TENANCY_READY_MAX_LAG", default_value_t = 10_000)]
@@ -31,20 +103,73 @@ pub struct ServeConfig {
     /// How often to look for commits of other processes when no notification arrives.
     #[arg(long, env = "TENANCY_POLL_INTERVAL_MS", default_value_t = 1_000, value_name = "MS")]
     pub poll_interval_ms: u64,
+
+    /// How long a command waits for the read models to show its change before answering 503.
+    #[arg(long, env = "TENANCY_CONSISTENCY_TIMEOUT_MS", default_value_t = 5_000, value_name = "MS")]
+    pub consistency_timeout_ms: u64,
+
+    /// Request bodies over this many bytes are refused with 413.
+    #[arg(long, env = "TENANCY_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
 }
 
 impl ServeConfig {
-    /// Defaults with another database and an OS-assigned port: what tests start.
+    /// Defaults with another database, an OS-assigned port and a fresh master key: what tests
+    /// start.
     pub fn for_tests(database_url: impl Into<String>) -> Self {
+        let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, rand::random::<[u8; 32]>());
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            database: DatabaseArgs { database_url: database_url.into(), max_connections: 8 },
+            instance: InstanceArgs {
+                database: DatabaseArgs { database_url: database_url.into(), max_connections: 8 },
+                master_key: MasterKeyArgs { master_key: Some(Secret::new(key)), master_key_file: None },
+                public_url: None,
+                bootstrap: BootstrapArgs::default(),
+            },
             ready_max_lag: 10_000,
             poll_interval_ms: 100,
+            consistency_timeout_ms: 5_000,
+            max_body_bytes: 1024 * 1024,
         }
+    }
+
+    pub fn database(&self) -> &DatabaseArgs {
+        &self.instance.database
     }
 
     pub fn poll_interval(&self) -> Duration {
         Duration::from_millis(self.poll_interval_ms.max(10))
+    }
+
+    pub fn consistency_timeout(&self) -> Duration {
+        Duration::from_millis(self.consistency_timeout_ms)
+    }
+}
+
+/// The URLs derived from the public URL, fixed once the listener is bound.
+#[derive(Debug, Clone)]
+pub struct Urls {
+    /// Without a trailing slash.
+    pub public: String,
+}
+
+impl Urls {
+    pub fn new(public_url: Option<&str>, listen: SocketAddr) -> Self {
+        let public = public_url.map_or_else(|| format!("http://{listen}"), str::to_owned);
+        Self { public: public.trim_end_matches('/').to_owned() }
+    }
+
+    /// The control plane's token issuer.
+    pub fn issuer(&self) -> String {
+        format!("{}/", self.public)
+    }
+
+    /// The Management API's identifier: the audience of management tokens.
+    pub fn management_audience(&self) -> String {
+        format!("{}/api/v2/", self.public)
+    }
+
+    pub fn token_url(&self) -> String {
+        format!("{}/oauth/token", self.public)
     }
 }

@@ -5,11 +5,16 @@
 //! front door. Handlers translate HTTP to commands and queries; they hold no domain rules.
 
 pub mod app;
+pub mod auth;
+pub mod bootstrap;
 pub mod cli;
 pub mod config;
+pub mod consistency;
 pub mod error;
+pub mod extract;
 pub mod metrics;
 mod routes;
+pub mod secrets;
 pub mod server;
 pub mod telemetry;
 

@@ -4,40 +4,59 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use eventstore::{Database, DatabaseOptions, StoreError, StoreOptions};
-use projections::{Projections, RuntimeOptions};
+use projections::{Projections, RuntimeOptions, read_models};
 use tokio::net::TcpListener;
 
 use crate::app::{AppState, app};
-use crate::config::ServeConfig;
+use crate::bootstrap::{Report, bootstrap};
+use crate::config::{ServeConfig, Urls};
+use crate::secrets::KeyError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error("cannot open the database: {0}")]
     Database(#[from] StoreError),
+    #[error(transparent)]
+    MasterKey(#[from] KeyError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("bootstrap failed: {0}")]
+    Bootstrap(#[from] commands::CommandError),
+    #[error("the read models did not catch up after bootstrap: {0}")]
+    Projections(#[from] projections::WaitError),
 }
 
 #[derive(Debug)]
 pub struct Server {
     listener: TcpListener,
     state: AppState,
+    /// What bootstrap did on this start, if it did anything.
+    pub bootstrap: Option<Report>,
 }
 
 impl Server {
-    /// Opens (and migrates) the database, starts the projections and binds the listener.
+    /// Opens (and migrates) the database, starts the projections, binds the listener and
+    /// bootstraps an empty database.
     pub async fn build(config: ServeConfig) -> Result<Self, StartupError> {
+        let master_key = config.instance.master_key()?;
         let options = DatabaseOptions {
             store: StoreOptions { poll_interval: config.poll_interval(), ..StoreOptions::default() },
-            max_connections: config.database.max_connections,
+            max_connections: config.database().max_connections,
             migrate: true,
         };
-        let db = Database::connect(&config.database.database_url, options).await?;
-        let projections = Projections::start(&db, Vec::new(), RuntimeOptions::default());
+        let db = Database::connect(&config.database().database_url, options).await?;
+        let projections = Projections::start(&db, read_models::all(), RuntimeOptions::default());
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartupError::Bind { addr: config.listen, source })?;
-        Ok(Self { listener, state: AppState::new(db, projections, config) })
+        let address = listener.local_addr().unwrap_or(config.listen);
+        let urls = Urls::new(config.instance.public_url.as_deref(), address);
+        let state = AppState::new(db, projections, master_key, urls, config);
+        let report = bootstrap(&state.commands, &state.master_key, &state.urls, &state.config.instance.bootstrap).await?;
+        if let Some(position) = report.position {
+            state.projections.wait_for(position, state.config.consistency_timeout()).await?;
+        }
+        Ok(Self { listener, state, bootstrap: report.created.then_some(report) })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

@@ -1,7 +1,8 @@
 -- Read models of the Management API's first slice. Every table is derived from the log by a
 -- projection and can be dropped and rebuilt; the tenant is the first column of every key.
 -- Timestamps are the recorded_at of the event that set them (RFC 3339 text), so a rebuild
--- reproduces them exactly. JSON columns are TEXT so that one SQL serves both backends.
+-- reproduces them exactly. JSON columns are TEXT and flags BIGINT 0/1, because sqlx's Any driver
+-- (one SQL for both backends) cannot decode SQLite booleans.
 
 -- Tenants are rows of the control plane; a tenant's key is its own id.
 CREATE TABLE tenants (
@@ -22,9 +23,9 @@ CREATE TABLE resource_servers (
     scopes                  TEXT    NOT NULL,
     signing_alg             TEXT    NOT NULL,
     token_lifetime          BIGINT  NOT NULL,
-    allow_offline_access    BOOLEAN NOT NULL,
-    skip_consent            BOOLEAN NOT NULL,
-    is_system               BOOLEAN NOT NULL,
+    allow_offline_access    BIGINT  NOT NULL CHECK (allow_offline_access IN (0, 1)),
+    skip_consent            BIGINT  NOT NULL CHECK (skip_consent IN (0, 1)),
+    is_system               BIGINT  NOT NULL CHECK (is_system IN (0, 1)),
     created_at              TEXT    NOT NULL,
     updated_at              TEXT    NOT NULL,
     PRIMARY KEY (tenant_id, id)
@@ -36,7 +37,7 @@ CREATE TABLE roles (
     id              TEXT    NOT NULL,
     name            TEXT    NOT NULL,
     description     TEXT,
-    is_system       BOOLEAN NOT NULL,
+    is_system       BIGINT  NOT NULL CHECK (is_system IN (0, 1)),
     created_at      TEXT    NOT NULL,
     updated_at      TEXT    NOT NULL,
     PRIMARY KEY (tenant_id, id)

@@ -9,7 +9,8 @@ use crate::ProjectionError;
 /// A read model built from the log.
 ///
 /// `apply` and `reset` run inside a transaction the runtime owns; they must not commit, and
-/// they must write only their own tables. Read models use portable SQL (TEXT, BIGINT, BOOLEAN;
+/// they must write only their own tables. Read models use portable SQL (TEXT and BIGINT, flags as 0/1:
+/// the Any driver cannot decode SQLite booleans;
 /// `$1` placeholders; `ON CONFLICT … DO UPDATE`), so one implementation serves both backends.
 #[async_trait]
 pub trait Projection: Send + Sync + 'static {

@@ -3,4 +3,9 @@
 
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap should fail loudly
 
+mod auth;
+mod errors;
 mod health;
+mod resource_servers;
+mod roles;
+mod tenants;

@@ -43,9 +43,9 @@ impl Projection for ResourceServersProjection {
                 .bind(json_text(event, &f.scopes)?)
                 .bind(signing_alg)
                 .bind(i64::from(f.token_lifetime))
-                .bind(f.allow_offline_access)
-                .bind(f.skip_consent_for_verifiable_first_party_clients)
-                .bind(f.is_system)
+                .bind(i64::from(f.allow_offline_access))
+                .bind(i64::from(f.skip_consent_for_verifiable_first_party_clients))
+                .bind(i64::from(f.is_system))
                 .bind(at)
                 .execute(&mut *tx)
                 .await?;
@@ -110,9 +110,9 @@ struct Row {
     scopes: String,
     signing_alg: String,
     token_lifetime: i64,
-    allow_offline_access: bool,
-    skip_consent: bool,
-    is_system: bool,
+    allow_offline_access: i64,
+    skip_consent: i64,
+    is_system: i64,
 }
 
 impl From<Row> for ResourceServerView {
@@ -126,9 +126,9 @@ impl From<Row> for ResourceServerView {
             signing_alg: row.signing_alg,
             token_lifetime,
             token_lifetime_for_web: token_lifetime.min(7200),
-            allow_offline_access: row.allow_offline_access,
-            skip_consent_for_verifiable_first_party_clients: row.skip_consent,
-            is_system: row.is_system,
+            allow_offline_access: row.allow_offline_access != 0,
+            skip_consent_for_verifiable_first_party_clients: row.skip_consent != 0,
+            is_system: row.is_system != 0,
         }
     }
 }

@@ -37,7 +37,7 @@ impl Projection for RolesProjection {
                 .bind(id)
                 .bind(name)
                 .bind(description)
-                .bind(false)
+                .bind(0_i64)
                 .bind(at)
                 .execute(&mut *tx)
                 .await?;
@@ -102,6 +102,12 @@ pub struct RoleView {
     pub id: String,
     pub name: String,
     pub description: Option<String>,
+}
+
+impl From<&domain::role::RoleState> for RoleView {
+    fn from(role: &domain::role::RoleState) -> Self {
+        Self { id: role.id.clone(), name: role.name.clone(), description: role.description.clone() }
+    }
 }
 
 /// A role's permission as `GET /roles/{id}/permissions` lists it.

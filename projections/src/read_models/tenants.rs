@@ -55,26 +55,17 @@ pub struct TenantView {
     pub id: String,
     pub name: String,
     pub friendly_name: String,
-    pub created_at: String,
-    pub updated_at: String,
 }
 
-impl TenantView {
-    /// The view of a tenant just decided, before its projection ran.
-    pub fn from_fields(f: &TenantFields, at: &str) -> Self {
-        Self {
-            id: f.id.to_string(),
-            name: f.name.clone(),
-            friendly_name: f.friendly_name.clone(),
-            created_at: at.to_owned(),
-            updated_at: at.to_owned(),
-        }
+impl From<&TenantFields> for TenantView {
+    fn from(f: &TenantFields) -> Self {
+        Self { id: f.id.to_string(), name: f.name.clone(), friendly_name: f.friendly_name.clone() }
     }
 }
 
 /// Tenants are the control plane's rows: there is no other tenant to scope this by.
 pub async fn get(pool: &AnyPool, id: &str) -> Result<Option<TenantView>, sqlx::Error> {
-    sqlx::query_as("SELECT id, name, friendly_name, created_at, updated_at FROM tenants WHERE id = $1")
+    sqlx::query_as("SELECT id, name, friendly_name FROM tenants WHERE id = $1")
         .bind(id)
         .fetch_optional(pool)
         .await
@@ -82,7 +73,7 @@ pub async fn get(pool: &AnyPool, id: &str) -> Result<Option<TenantView>, sqlx::E
 
 pub async fn list(pool: &AnyPool, page: Page) -> Result<Listed<TenantView>, sqlx::Error> {
     let items = sqlx::query_as(
-        "SELECT id, name, friendly_name, created_at, updated_at FROM tenants ORDER BY id LIMIT $1 OFFSET $2",
+        "SELECT id, name, friendly_name FROM tenants ORDER BY id LIMIT $1 OFFSET $2",
     )
     .bind(page.limit())
     .bind(page.offset())

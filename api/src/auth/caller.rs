@@ -1,0 +1,65 @@
+//! `Caller`: the verified bearer token of a Management API request, as an extractor. A handler
+//! that takes a `Caller` cannot run for an unauthenticated request.
+
+use std::collections::HashSet;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use domain::TenantId;
+use eventstore::Actor;
+
+use super::tokens::{VerifyError, verify};
+use crate::app::AppState;
+use crate::error::ApiError;
+
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The tenant the request acts in. F2 serves the control plane only; F4 resolves child
+    /// tenants from the host and the token's organization.
+    pub tenant: TenantId,
+    pub sub: String,
+    pub client_id: String,
+    permissions: HashSet<String>,
+}
+
+impl Caller {
+    /// 403 unless the token carries `permission`, with Auth0's message.
+    pub fn require(&self, permission: &str) -> Result<(), ApiError> {
+        if self.permissions.contains(permission) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden {
+                message: format!("Insufficient scope, expected any of: {permission}"),
+                code: "insufficient_scope",
+            })
+        }
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor { sub: self.sub.clone(), tenant_id: Some(self.tenant.to_string()), client_id: Some(self.client_id.clone()) }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let token = header
+            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ApiError::Unauthorized("Missing authentication".into()))?;
+        let tenant = TenantId::control_plane();
+        let keys = state.keys.for_tenant(&tenant).await.map_err(ApiError::internal)?;
+        let claims = verify(&keys, token, &state.urls.issuer(), &state.urls.management_audience())
+            .map_err(|err: VerifyError| ApiError::Unauthorized(err.to_string()))?;
+        if claims.tenant_id != tenant.as_str() {
+            return Err(ApiError::Unauthorized(VerifyError::Invalid.to_string()));
+        }
+        let mut permissions: HashSet<String> = claims.permissions.into_iter().collect();
+        permissions.extend(claims.scope.split_whitespace().map(str::to_owned));
+        Ok(Self { tenant, sub: claims.sub, client_id: claims.azp, permissions })
+    }
+}

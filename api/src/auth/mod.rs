@@ -1,0 +1,11 @@
+//! Who is calling: signing keys, access tokens, the `Caller` extractor, and the Management
+//! API's permission names.
+
+pub mod caller;
+pub mod keys;
+pub mod scopes;
+pub mod tokens;
+
+pub use caller::Caller;
+pub use keys::KeyRing;
+pub use tokens::AccessClaims;

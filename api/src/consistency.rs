@@ -1,0 +1,73 @@
+//! Read-your-writes: a command answers only once the read models show its change, and says
+//! at which log position that is; a read may ask to see at least a given position.
+
+use axum::Json;
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use projections::WaitError;
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+pub const POSITION_HEADER: &str = "x-tenancy-position";
+/// Set on the answer to a retried idempotency key (Stripe's name for it).
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+
+impl AppState {
+    /// Waits until every projection applied `position`, within the configured bound.
+    pub async fn visible(&self, position: u64) -> Result<(), ApiError> {
+        match self.projections.wait_for(position, self.config.consistency_timeout()).await {
+            Ok(()) => Ok(()),
+            Err(WaitError::Timeout { .. } | WaitError::Stopped(_)) => Err(ApiError::NotYetVisible { position }),
+        }
+    }
+}
+
+/// The answer to a command: its status, body and the position it committed at.
+#[derive(Debug)]
+pub struct Written<T> {
+    pub status: StatusCode,
+    pub position: u64,
+    pub replayed: bool,
+    pub body: Option<T>,
+}
+
+impl<T: Serialize> IntoResponse for Written<T> {
+    fn into_response(self) -> Response {
+        let mut response = match self.body {
+            Some(body) => (self.status, Json(body)).into_response(),
+            None => self.status.into_response(),
+        };
+        let headers = response.headers_mut();
+        headers.insert(POSITION_HEADER, HeaderValue::from(self.position));
+        if self.replayed {
+            headers.insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+        }
+        response
+    }
+}
+
+/// `?min_position=N` on a read: wait (bounded) until the read models reached N.
+#[derive(Debug)]
+pub struct Consistent;
+
+#[derive(Debug, Deserialize)]
+struct MinPosition {
+    min_position: Option<u64>,
+}
+
+impl FromRequestParts<AppState> for Consistent {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Query(query) = Query::<MinPosition>::try_from_uri(&parts.uri)
+            .map_err(|_| ApiError::bad_query("min_position must be a non-negative integer"))?;
+        if let Some(position) = query.min_position {
+            state.visible(position).await?;
+        }
+        Ok(Self)
+    }
+}

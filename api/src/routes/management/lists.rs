@@ -1,0 +1,48 @@
+//! Auth0's offset paging: `page` (0-based), `per_page` (default 50, at most 100) and
+//! `include_totals`, which wraps the items in `{start, limit, length, total, <items>}`.
+
+use axum::Json;
+use projections::read_models::{Listed, Page};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+
+pub const PER_PAGE_DEFAULT: u32 = 50;
+pub const PER_PAGE_MAX: u32 = 100;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Paging {
+    #[serde(default)]
+    pub page: u32,
+    pub per_page: Option<u32>,
+    #[serde(default)]
+    pub include_totals: bool,
+}
+
+impl Paging {
+    pub fn page(&self) -> Result<Page, ApiError> {
+        let per_page = self.per_page.unwrap_or(PER_PAGE_DEFAULT);
+        if !(1..=PER_PAGE_MAX).contains(&per_page) {
+            return Err(ApiError::bad_query(format!("per_page must be between 1 and {PER_PAGE_MAX}")));
+        }
+        Ok(Page { page: self.page, per_page })
+    }
+}
+
+/// A bare array, or the envelope when `include_totals` was asked for.
+pub fn envelope<T: Serialize>(key: &str, paging: &Paging, page: Page, listed: Listed<T>) -> Result<Json<Value>, ApiError> {
+    let length = listed.items.len();
+    let items = serde_json::to_value(listed.items).map_err(ApiError::internal)?;
+    if !paging.include_totals {
+        return Ok(Json(items));
+    }
+    let mut body = json!({
+        "start": page.offset(),
+        "limit": page.per_page,
+        "length": length,
+        "total": listed.total,
+    });
+    body[key] = items;
+    Ok(Json(body))
+}

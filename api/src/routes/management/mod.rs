@@ -1,0 +1,25 @@
+//! The Management API v2 under `/api/v2`: Auth0's paths, field names and list envelopes.
+//! Handlers parse, check the caller's permission, run one command or query, and shape the
+//! answer; the rules live in the domain and the command layer.
+
+mod lists;
+mod resource_servers;
+mod roles;
+mod tenants;
+
+use axum::Router;
+
+use crate::app::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().merge(tenants::router()).merge(resource_servers::router()).merge(roles::router())
+}
+
+/// For PATCH bodies: tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+pub(crate) fn double_option<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    serde::Deserialize::deserialize(deserializer).map(Some)
+}

@@ -1,0 +1,178 @@
+//! `/api/v2/roles` and `/api/v2/roles/{id}/permissions`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use commands::{Committed, RoleChanges};
+use domain::Permission;
+use domain::role::Role;
+use projections::read_models::roles::{self, RoleView};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::Value;
+
+use super::double_option;
+use super::lists::{Paging, envelope};
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::consistency::{Consistent, Written};
+use crate::error::ApiError;
+use crate::extract::{ApiQuery, Command};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/roles", get(list).post(create))
+        .route("/roles/{id}", get(read).patch(update).delete(delete))
+        .route("/roles/{id}/permissions", get(list_permissions).post(add_permissions).delete(remove_permissions))
+}
+
+/// Paging plus `name_filter`. Not `#[serde(flatten)]`: flattening makes query strings unable
+/// to parse numbers.
+#[derive(Debug, Deserialize)]
+struct ListRoles {
+    #[serde(default)]
+    page: u32,
+    per_page: Option<u32>,
+    #[serde(default)]
+    include_totals: bool,
+    name_filter: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateRole {
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateRole {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    description: Option<Option<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Permissions {
+    permissions: Vec<Permission>,
+}
+
+fn role_not_found() -> ApiError {
+    ApiError::NotFound { message: "The role does not exist.".into(), code: "inexistent_role" }
+}
+
+/// The answer to a role command, from the state the command produced.
+fn answer(status: StatusCode, committed: Committed<Role>, with_body: bool) -> Written<RoleView> {
+    let body = if with_body { committed.state.live().map(RoleView::from) } else { None };
+    Written { status, position: committed.position, replayed: committed.replayed, body }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    _: Consistent,
+    ApiQuery(query): ApiQuery<ListRoles>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require("read:roles")?;
+    let paging = Paging { page: query.page, per_page: query.per_page, include_totals: query.include_totals };
+    let page = paging.page()?;
+    let listed = roles::list(&state.db.pool, &caller.tenant, query.name_filter.as_deref(), page).await?;
+    envelope("roles", &paging, page, listed)
+}
+
+async fn create(State(state): State<AppState>, command: Command<CreateRole>) -> Result<Written<RoleView>, ApiError> {
+    command.caller.require("create:roles")?;
+    let Command { context, body, .. } = command;
+    let committed = state.commands.create_role(&context, body.name, body.description).await?;
+    state.visible(committed.position).await?;
+    Ok(answer(StatusCode::OK, committed, true))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    caller: Caller,
+    _: Consistent,
+    Path(id): Path<String>,
+) -> Result<Json<RoleView>, ApiError> {
+    caller.require("read:roles")?;
+    roles::get(&state.db.pool, &caller.tenant, &id).await?.map(Json).ok_or_else(role_not_found)
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    command: Command<UpdateRole>,
+) -> Result<Written<RoleView>, ApiError> {
+    command.caller.require("update:roles")?;
+    let changes = RoleChanges { name: command.body.name, description: command.body.description };
+    let committed = state.commands.update_role(&command.context, &id, changes).await.map_err(role_error)?;
+    state.visible(committed.position).await?;
+    Ok(answer(StatusCode::OK, committed, true))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    command: Command<IgnoredAny>,
+) -> Result<Written<RoleView>, ApiError> {
+    command.caller.require("delete:roles")?;
+    let committed = state.commands.delete_role(&command.context, &id).await.map_err(role_error)?;
+    state.visible(committed.position).await?;
+    Ok(answer(StatusCode::OK, committed, false))
+}
+
+async fn list_permissions(
+    State(state): State<AppState>,
+    caller: Caller,
+    _: Consistent,
+    Path(id): Path<String>,
+    ApiQuery(paging): ApiQuery<Paging>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require("read:roles")?;
+    let page = paging.page()?;
+    if roles::get(&state.db.pool, &caller.tenant, &id).await?.is_none() {
+        return Err(role_not_found());
+    }
+    let listed = roles::permissions(&state.db.pool, &caller.tenant, &id, page).await?;
+    envelope("permissions", &paging, page, listed)
+}
+
+async fn add_permissions(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    command: Command<Permissions>,
+) -> Result<Written<RoleView>, ApiError> {
+    command.caller.require("update:roles")?;
+    let committed =
+        state.commands.add_role_permissions(&command.context, &id, command.body.permissions).await.map_err(role_error)?;
+    state.visible(committed.position).await?;
+    Ok(answer(StatusCode::CREATED, committed, false))
+}
+
+async fn remove_permissions(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    command: Command<Permissions>,
+) -> Result<Written<RoleView>, ApiError> {
+    command.caller.require("update:roles")?;
+    let committed = state
+        .commands
+        .remove_role_permissions(&command.context, &id, command.body.permissions)
+        .await
+        .map_err(role_error)?;
+    state.visible(committed.position).await?;
+    Ok(answer(StatusCode::OK, committed, false))
+}
+
+/// Auth0's 404 for a role, with its error code.
+fn role_error(err: commands::CommandError) -> ApiError {
+    match ApiError::from(err) {
+        ApiError::NotFound { .. } => role_not_found(),
+        other => other,
+    }
+}

@@ -1,0 +1,134 @@
+//! `/api/v2/tenants`: the tenants the control plane manages. Control-plane callers only.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use commands::{Committed, NewTenant};
+use domain::TenantId;
+use domain::tenant::Tenant;
+use projections::read_models::tenants::{self, TenantView};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::Value;
+
+use super::lists::{Paging, envelope};
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::consistency::{Consistent, Written};
+use crate::error::ApiError;
+use crate::extract::{ApiQuery, Command};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/tenants", get(list).post(create)).route("/tenants/{id}", get(read).patch(update).delete(delete))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateTenant {
+    id: Option<String>,
+    name: Option<String>,
+    friendly_name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateTenant {
+    name: Option<String>,
+    friendly_name: Option<String>,
+}
+
+fn not_found() -> ApiError {
+    ApiError::NotFound { message: "The tenant does not exist.".into(), code: "inexistent_tenant" }
+}
+
+/// Tenants are managed from the control plane, and by nobody else.
+fn control_plane_only(caller: &Caller, permission: &str) -> Result<(), ApiError> {
+    if !caller.tenant.is_control_plane() {
+        return Err(ApiError::Forbidden {
+            message: "Tenants can only be managed from the control plane".into(),
+            code: "operation_not_supported",
+        });
+    }
+    caller.require(permission)
+}
+
+/// A tenant id from the path; one that cannot be a tenant id names no tenant.
+fn tenant_id(id: &str) -> Result<TenantId, ApiError> {
+    TenantId::parse(id).map_err(|_| not_found())
+}
+
+fn tenant_error(err: commands::CommandError) -> ApiError {
+    match ApiError::from(err) {
+        ApiError::NotFound { .. } => not_found(),
+        other => other,
+    }
+}
+
+fn answer(status: StatusCode, committed: Committed<Tenant>, with_body: bool) -> Written<TenantView> {
+    let body = if with_body { committed.state.live().map(TenantView::from) } else { None };
+    Written { status, position: committed.position, replayed: committed.replayed, body }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    _: Consistent,
+    ApiQuery(paging): ApiQuery<Paging>,
+) -> Result<Json<Value>, ApiError> {
+    control_plane_only(&caller, "read:tenants")?;
+    let page = paging.page()?;
+    envelope("tenants", &paging, page, tenants::list(&state.db.pool, page).await?)
+}
+
+async fn create(State(state): State<AppState>, command: Command<CreateTenant>) -> Result<Written<TenantView>, ApiError> {
+    control_plane_only(&command.caller, "create:tenants")?;
+    let body = command.body;
+    let id = match body.id {
+        Some(id) => TenantId::parse(id).map_err(|err| ApiError::bad_body(format!("id: {err}")))?,
+        None => TenantId::parse(commands::random_string(16).to_lowercase())
+            .map_err(|err| ApiError::internal(format!("generated tenant id: {err}")))?,
+    };
+    let input = NewTenant { id, name: body.name, friendly_name: body.friendly_name };
+    let committed = state.commands.create_tenant(&command.context, input).await?;
+    state.visible(committed.position).await?;
+    Ok(answer(StatusCode::CREATED, committed, true))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    caller: Caller,
+    _: Consistent,
+    Path(id): Path<String>,
+) -> Result<Json<TenantView>, ApiError> {
+    control_plane_only(&caller, "read:tenants")?;
+    tenants::get(&state.db.pool, &id).await?.map(Json).ok_or_else(not_found)
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    command: Command<UpdateTenant>,
+) -> Result<Written<TenantView>, ApiError> {
+    control_plane_only(&command.caller, "update:tenants")?;
+    let id = tenant_id(&id)?;
+    let committed = state
+        .commands
+        .update_tenant(&command.context, &id, command.body.name, command.body.friendly_name)
+        .await
+        .map_err(tenant_error)?;
+    state.visible(committed.position).await?;
+    Ok(answer(StatusCode::OK, committed, true))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    command: Command<IgnoredAny>,
+) -> Result<Written<TenantView>, ApiError> {
+    control_plane_only(&command.caller, "delete:tenants")?;
+    let id = tenant_id(&id)?;
+    let committed = state.commands.delete_tenant(&command.context, &id).await.map_err(tenant_error)?;
+    state.visible(committed.position).await?;
+    Ok(answer(StatusCode::OK, committed, false))
+}
