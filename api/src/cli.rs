@@ -1,5 +1,6 @@
 //! The `tenancy` command line: `serve`, `migrate`, `bootstrap`, `audit verify`, `projections status`.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -96,17 +97,17 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
     match command {
         Command::Serve(config) => {
             let server = Server::build(config).await?;
+            if let Some(report) = &server.bootstrap {
+                // Printed once, on the start that created them: a generated secret is stored
+                // nowhere it could be read back. A closed stdout must not stop the server.
+                let _ = writeln!(std::io::stdout(), "{}", report.json);
+            }
             tracing::info!(
                 address = %server.local_addr(),
                 backend = server.state().db.kind().name(),
                 "tenancy listening on http://{}",
                 server.local_addr()
             );
-            if let Some(report) = &server.bootstrap {
-                // Printed once, on the start that created them: the generated secret is not
-                // stored anywhere it could be read back.
-                println!("{}", report.json);
-            }
             server.run(shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }

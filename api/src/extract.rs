@@ -47,13 +47,14 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Command<T> {
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = request.into_parts();
         let caller = Caller::from_request_parts(&mut parts, state).await?;
-        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge { limit: state.config.max_body_bytes }
-            } else {
-                ApiError::bad_body(rejection.body_text())
-            }
-        })?;
+        let bytes =
+            Bytes::from_request(Request::from_parts(parts.clone(), body), state).await.map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge { limit: state.config.max_body_bytes }
+                } else {
+                    ApiError::bad_body(rejection.body_text())
+                }
+            })?;
         let body = parse_json(&bytes)?;
         let idempotency = idempotency(&parts, &bytes)?;
         let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -99,17 +100,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// query and body. The same key with another fingerprint is refused by the command layer.
 fn idempotency(parts: &Parts, body: &[u8]) -> Result<Option<Idempotency>, ApiError> {
     let Some(value) = parts.headers.get(IDEMPOTENCY_HEADER) else { return Ok(None) };
-    let key = value
-        .to_str()
-        .ok()
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= IDEMPOTENCY_KEY_MAX)
-        .ok_or_else(|| {
-            ApiError::BadRequest {
+    let key =
+        value.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= IDEMPOTENCY_KEY_MAX).ok_or_else(
+            || ApiError::BadRequest {
                 message: format!("Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} visible ASCII characters"),
                 code: "invalid_headers",
-            }
-        })?;
+            },
+        )?;
     let mut hash = Sha256::new();
     hash.update(parts.method.as_str().as_bytes());
     hash.update(b"\n");

@@ -152,8 +152,8 @@ impl MasterKey {
     }
 
     fn client_secret_mac(&self, secret: &str) -> Hmac<Sha256> {
-        let mut mac =
-            <Hmac<Sha256> as KeyInit>::new_from_slice(&self.derive("tenancy/client-secret/v1")).expect("any key length");
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.derive("tenancy/client-secret/v1"))
+            .expect("any key length");
         mac.update(secret.as_bytes());
         mac
     }

@@ -52,7 +52,8 @@ impl Server {
         let address = listener.local_addr().unwrap_or(config.listen);
         let urls = Urls::new(config.instance.public_url.as_deref(), address);
         let state = AppState::new(db, projections, master_key, urls, config);
-        let report = bootstrap(&state.commands, &state.master_key, &state.urls, &state.config.instance.bootstrap).await?;
+        let report =
+            bootstrap(&state.commands, &state.master_key, &state.urls, &state.config.instance.bootstrap).await?;
         if let Some(position) = report.position {
             state.projections.wait_for(position, state.config.consistency_timeout()).await?;
         }

@@ -35,18 +35,25 @@ async fn serve_creates_the_embedded_database_and_answers_health_checks() {
     let stdout = child.stdout.take().unwrap();
     let server = Running(child);
 
-    // The first log line names the address the OS assigned.
-    let address = tokio::task::spawn_blocking(move || {
-        for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap();
-            let entry: serde_json::Value = serde_json::from_str(&line).expect("JSON log lines");
-            if let Some(address) = entry.get("address").and_then(|a| a.as_str()) {
-                return address.to_owned();
+    // Bootstrap prints the generated credentials once, then a log line names the address.
+    let started = tokio::task::spawn_blocking(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let mut bootstrap = None;
+        for line in lines.by_ref() {
+            let entry: serde_json::Value = serde_json::from_str(&line.unwrap()).expect("JSON lines");
+            if entry.get("bootstrapped").is_some() {
+                bootstrap = Some(entry);
+            } else if let Some(address) = entry.get("address").and_then(|a| a.as_str()) {
+                // Keep draining, so the server never writes into a closed pipe.
+                std::thread::spawn(move || lines.for_each(drop));
+                return (address.to_owned(), bootstrap.expect("bootstrap output before listening"));
             }
         }
         panic!("the server exited without listening");
     });
-    let address = tokio::time::timeout(Duration::from_secs(60), address).await.unwrap().unwrap();
+    let (address, bootstrap) = tokio::time::timeout(Duration::from_secs(60), started).await.unwrap().unwrap();
+    assert_eq!(bootstrap["tenant_id"], "control_plane");
+    assert_eq!(bootstrap["audience"], format!("http://{address}/api/v2/"));
 
     let health: serde_json::Value =
         reqwest::get(format!("http://{address}/healthz")).await.unwrap().json().await.unwrap();
@@ -57,6 +64,21 @@ async fn serve_creates_the_embedded_database_and_answers_health_checks() {
         dir.path().join("tenancy.db").exists(),
         "sqlite://tenancy.db is the default, created in the working directory"
     );
+    assert!(dir.path().join("tenancy.db.master.key").exists(), "the master key is generated beside it");
+
+    // The printed credentials work, as the README shows with curl.
+    let token = reqwest::Client::new()
+        .post(bootstrap["token_url"].as_str().unwrap())
+        .json(&serde_json::json!({
+            "grant_type": "client_credentials",
+            "client_id": bootstrap["client_id"],
+            "client_secret": bootstrap["client_secret"],
+            "audience": bootstrap["audience"],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 200);
     drop(server);
 }
 
@@ -81,4 +103,31 @@ fn an_unsupported_database_url_is_a_clear_error() {
     let out = tenancy().args(["migrate", "--database-url", "mysql://localhost/x"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported database url"));
+}
+
+#[test]
+fn bootstrap_prints_credentials_once_and_then_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("b.db").display());
+    let run = || {
+        let output = tenancy()
+            .args(["bootstrap", "--database-url", &url, "--public-url", "https://auth.example.com"])
+            .env("TENANCY_BOOTSTRAP_CLIENT_ID", "my-client")
+            .env_remove("TENANCY_BOOTSTRAP_CLIENT_SECRET")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap()
+    };
+    let first = run();
+    assert_eq!(first["bootstrapped"], true);
+    assert_eq!(first["client_id"], "my-client");
+    assert_eq!(first["client_secret"].as_str().unwrap().len(), 64, "generated, so printed");
+    assert_eq!(first["audience"], "https://auth.example.com/api/v2/");
+    assert_eq!(first["token_url"], "https://auth.example.com/oauth/token");
+
+    let second = run();
+    assert_eq!(second["bootstrapped"], false);
+    assert!(second.get("client_secret").is_none());
+    assert!(second["message"].as_str().unwrap().contains("nothing"));
 }

@@ -75,8 +75,9 @@ impl Commands {
             scope: input.scopes.into_iter().map(|scope| scope.value).collect(),
         };
         let grant_stream = grant_stream(&cp, &grant_fields);
-        let grant =
-            ClientGrant::Absent.decide(ClientGrantCommand::Create(grant_fields.clone())).map_err(CommandError::rejected)?;
+        let grant = ClientGrant::Absent
+            .decide(ClientGrantCommand::Create(grant_fields.clone()))
+            .map_err(CommandError::rejected)?;
 
         let write = |stream: &str, events: Vec<eventstore::NewEvent>| StreamWrite {
             tenant_id: cp.clone(),

@@ -23,11 +23,20 @@ impl<A> Loaded<A> {
     /// A write that only checks this stream is still at the version that was read: the guard of
     /// a decision that relied on it.
     pub(crate) fn guard(&self, tenant: &TenantId, stream: &str) -> StreamWrite {
-        StreamWrite { tenant_id: tenant.clone(), stream_id: stream.to_owned(), expected: expected(self.version), events: Vec::new() }
+        StreamWrite {
+            tenant_id: tenant.clone(),
+            stream_id: stream.to_owned(),
+            expected: expected(self.version),
+            events: Vec::new(),
+        }
     }
 }
 
-pub(crate) async fn load<A: Aggregate>(store: &EventStore, tenant: &TenantId, stream: &str) -> Result<Loaded<A>, CommandError> {
+pub(crate) async fn load<A: Aggregate>(
+    store: &EventStore,
+    tenant: &TenantId,
+    stream: &str,
+) -> Result<Loaded<A>, CommandError> {
     load_up_to(store, tenant, stream, u64::MAX).await
 }
 
@@ -90,11 +99,14 @@ pub(crate) async fn execute<A: Aggregate>(
     let appended = store.append(request).await?;
     if appended.deduplicated {
         // A concurrent retry with the same key won the race; answer what it committed.
-        return replay(store, &IdempotencyRecord {
-            fingerprint: String::new(),
-            first_position: appended.first_position,
-            last_position: appended.last_position,
-        })
+        return replay(
+            store,
+            &IdempotencyRecord {
+                fingerprint: String::new(),
+                first_position: appended.first_position,
+                last_position: appended.last_position,
+            },
+        )
         .await;
     }
     let state = events.iter().fold(loaded.state, |state, event| state.evolve(event));
@@ -103,7 +115,10 @@ pub(crate) async fn execute<A: Aggregate>(
 
 /// The stored result of this request's idempotency key, if it was seen before with the same
 /// request. The same key with another request is refused.
-pub(crate) async fn previous_result(store: &EventStore, ctx: &Context) -> Result<Option<IdempotencyRecord>, CommandError> {
+pub(crate) async fn previous_result(
+    store: &EventStore,
+    ctx: &Context,
+) -> Result<Option<IdempotencyRecord>, CommandError> {
     let Some(idempotency) = &ctx.idempotency else { return Ok(None) };
     match store.idempotency(&ctx.tenant, &idempotency.key).await? {
         Some(record) if record.fingerprint != idempotency.fingerprint => Err(CommandError::IdempotencyKeyReused),

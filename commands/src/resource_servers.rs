@@ -63,7 +63,11 @@ impl Commands {
         self.run_resource_server(ctx, &stream, ResourceServerCommand::Update(changes)).await
     }
 
-    pub async fn delete_resource_server(&self, ctx: &Context, id: &str) -> Result<Committed<ResourceServer>, CommandError> {
+    pub async fn delete_resource_server(
+        &self,
+        ctx: &Context,
+        id: &str,
+    ) -> Result<Committed<ResourceServer>, CommandError> {
         let stream = self.resource_server_stream(&ctx.tenant, id).await?;
         self.run_resource_server(ctx, &stream, ResourceServerCommand::Delete).await
     }

@@ -31,7 +31,12 @@ impl Commands {
         self.run_role(ctx, &stream, command, Vec::new()).await
     }
 
-    pub async fn update_role(&self, ctx: &Context, id: &str, changes: RoleChanges) -> Result<Committed<Role>, CommandError> {
+    pub async fn update_role(
+        &self,
+        ctx: &Context,
+        id: &str,
+        changes: RoleChanges,
+    ) -> Result<Committed<Role>, CommandError> {
         let command = RoleCommand::Update { name: changes.name, description: changes.description };
         self.run_role(ctx, &streams::role(&ctx.tenant, id), command, Vec::new()).await
     }
@@ -94,10 +99,13 @@ impl Commands {
         }
         let mut guards = Vec::new();
         for (identifier, names) in by_api {
-            let unknown_api = || {
-                CommandError::invalid("permissions", format!("Resource server {identifier:?} does not exist"))
-            };
-            let stream = self.store.unique_owner(tenant, RESOURCE_SERVER_IDENTIFIER, identifier).await?.ok_or_else(unknown_api)?;
+            let unknown_api =
+                || CommandError::invalid("permissions", format!("Resource server {identifier:?} does not exist"));
+            let stream = self
+                .store
+                .unique_owner(tenant, RESOURCE_SERVER_IDENTIFIER, identifier)
+                .await?
+                .ok_or_else(unknown_api)?;
             let loaded = load::<ResourceServer>(&self.store, tenant, &stream).await?;
             let api = loaded.state.live().ok_or_else(unknown_api)?;
             if let Some(missing) = names.iter().find(|name| !api.has_scope(name)) {
@@ -120,8 +128,11 @@ fn name_changes(tenant: &TenantId, owner: &str, state: &Role, events: &[RoleEven
         value: role_name_key(name),
         owner: owner.to_owned(),
     };
-    let release =
-        |name: &str| UniqueChange::Release { tenant_id: tenant.clone(), scope: ROLE_NAME.into(), value: role_name_key(name) };
+    let release = |name: &str| UniqueChange::Release {
+        tenant_id: tenant.clone(),
+        scope: ROLE_NAME.into(),
+        value: role_name_key(name),
+    };
     let mut changes = Vec::new();
     for event in events {
         match event {

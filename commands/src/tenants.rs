@@ -39,7 +39,12 @@ impl Commands {
         self.run_tenant(ctx, id, TenantCommand::Delete).await
     }
 
-    async fn run_tenant(&self, ctx: &Context, id: &TenantId, command: TenantCommand) -> Result<Committed<Tenant>, CommandError> {
+    async fn run_tenant(
+        &self,
+        ctx: &Context,
+        id: &TenantId,
+        command: TenantCommand,
+    ) -> Result<Committed<Tenant>, CommandError> {
         execute(
             &self.store,
             ctx,

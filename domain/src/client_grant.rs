@@ -94,11 +94,15 @@ mod tests {
 
     #[test]
     fn a_grant_records_its_client_audience_and_scopes() {
-        given::<ClientGrant>([]).when(ClientGrantCommand::Create(grant("https://api/"))).then([ClientGrantEvent::Created(grant("https://api/"))]);
+        given::<ClientGrant>([])
+            .when(ClientGrantCommand::Create(grant("https://api/")))
+            .then([ClientGrantEvent::Created(grant("https://api/"))]);
     }
 
     #[test]
     fn a_grant_without_an_audience_is_refused() {
-        given::<ClientGrant>([]).when(ClientGrantCommand::Create(grant(" "))).then_err(ClientGrantError::InvalidAudience);
+        given::<ClientGrant>([])
+            .when(ClientGrantCommand::Create(grant(" ")))
+            .then_err(ClientGrantError::InvalidAudience);
     }
 }

@@ -139,7 +139,9 @@ impl Aggregate for ResourceServer {
                 check(&fields)?;
                 Ok(vec![ResourceServerEvent::Created(fields)])
             }
-            (Self::Live(_) | Self::Deleted, ResourceServerCommand::Create(_)) => Err(ResourceServerError::AlreadyExists),
+            (Self::Live(_) | Self::Deleted, ResourceServerCommand::Create(_)) => {
+                Err(ResourceServerError::AlreadyExists)
+            }
             (Self::Absent | Self::Deleted, _) => Err(ResourceServerError::NotFound),
             (Self::Live(current), _) if current.is_system => Err(ResourceServerError::SystemEntity),
             (Self::Live(current), ResourceServerCommand::Update(changes)) => {
@@ -192,7 +194,9 @@ fn check(fields: &ResourceServerFields) -> Result<(), ResourceServerError> {
         return Err(ResourceServerError::InvalidName);
     }
     let identifier = &fields.identifier;
-    if identifier.is_empty() || identifier.chars().count() > IDENTIFIER_MAX || identifier.chars().any(char::is_whitespace)
+    if identifier.is_empty()
+        || identifier.chars().count() > IDENTIFIER_MAX
+        || identifier.chars().any(char::is_whitespace)
     {
         return Err(ResourceServerError::InvalidIdentifier);
     }
@@ -202,7 +206,10 @@ fn check(fields: &ResourceServerFields) -> Result<(), ResourceServerError> {
     let mut seen = std::collections::HashSet::new();
     for scope in &fields.scopes {
         let value = &scope.value;
-        if value.is_empty() || value.chars().count() > SCOPE_VALUE_MAX || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if value.is_empty()
+            || value.chars().count() > SCOPE_VALUE_MAX
+            || value.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(ResourceServerError::InvalidScope(format!(
                 "{value:?} is not a valid scope value (1 to {SCOPE_VALUE_MAX} characters, no whitespace)"
             )));

@@ -34,11 +34,22 @@ pub struct RoleState {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum RoleCommand {
-    Create { id: String, name: String, description: Option<String> },
+    Create {
+        id: String,
+        name: String,
+        description: Option<String>,
+    },
     /// Fields left `None` keep their value; `description: Some(None)` clears it.
-    Update { name: Option<String>, description: Option<Option<String>> },
-    AddPermissions { permissions: Vec<Permission> },
-    RemovePermissions { permissions: Vec<Permission> },
+    Update {
+        name: Option<String>,
+        description: Option<Option<String>>,
+    },
+    AddPermissions {
+        permissions: Vec<Permission>,
+    },
+    RemovePermissions {
+        permissions: Vec<Permission>,
+    },
     Delete,
 }
 
@@ -244,13 +255,19 @@ mod tests {
     #[test]
     fn a_role_is_created_with_its_name_and_description() {
         role([])
-            .when(RoleCommand::Create { id: "rol_1".into(), name: "admin".into(), description: Some("All of it".into()) })
+            .when(RoleCommand::Create {
+                id: "rol_1".into(),
+                name: "admin".into(),
+                description: Some("All of it".into()),
+            })
             .then([created()]);
     }
 
     #[test]
     fn a_role_cannot_be_created_with_a_blank_name() {
-        role([]).when(RoleCommand::Create { id: "rol_1".into(), name: " ".into(), description: None }).then_err(RoleError::InvalidName);
+        role([])
+            .when(RoleCommand::Create { id: "rol_1".into(), name: " ".into(), description: None })
+            .then_err(RoleError::InvalidName);
     }
 
     #[test]
@@ -262,9 +279,9 @@ mod tests {
 
     #[test]
     fn an_update_records_the_name_and_description_after_the_change() {
-        role([created()])
-            .when(RoleCommand::Update { name: Some("ops".into()), description: None })
-            .then([RoleEvent::Updated { id: "rol_1".into(), name: "ops".into(), description: Some("All of it".into()) }]);
+        role([created()]).when(RoleCommand::Update { name: Some("ops".into()), description: None }).then([
+            RoleEvent::Updated { id: "rol_1".into(), name: "ops".into(), description: Some("All of it".into()) },
+        ]);
     }
 
     #[test]

@@ -173,8 +173,11 @@ mod tests {
 
     #[test]
     fn the_control_plane_cannot_be_deleted() {
-        let control_plane =
-            TenantFields { id: TenantId::control_plane(), name: "control_plane".into(), friendly_name: "Control".into() };
+        let control_plane = TenantFields {
+            id: TenantId::control_plane(),
+            name: "control_plane".into(),
+            friendly_name: "Control".into(),
+        };
         tenant([TenantEvent::Created(control_plane)])
             .when(TenantCommand::Delete)
             .then_err(TenantError::ControlPlaneIsPermanent);

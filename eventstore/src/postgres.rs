@@ -112,12 +112,13 @@ impl Backend for PgBackend {
     }
 
     async fn unique_owner(&self, tenant_id: &TenantId, scope: &str, value: &str) -> Result<Option<String>, StoreError> {
-        let owner = sqlx::query_scalar("SELECT owner FROM unique_keys WHERE tenant_id = $1 AND scope = $2 AND value = $3")
-            .bind(tenant_id.as_str())
-            .bind(scope)
-            .bind(value)
-            .fetch_optional(&self.pool)
-            .await?;
+        let owner =
+            sqlx::query_scalar("SELECT owner FROM unique_keys WHERE tenant_id = $1 AND scope = $2 AND value = $3")
+                .bind(tenant_id.as_str())
+                .bind(scope)
+                .bind(value)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(owner)
     }
 

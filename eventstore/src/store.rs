@@ -106,7 +106,12 @@ impl EventStore {
     /// The stream holding `value` in `scope` of `tenant_id`, as committed. For finding an
     /// aggregate by a unique value (a resource server by identifier); uniqueness itself is
     /// enforced by [`crate::UniqueChange`] in the append, never by this read.
-    pub async fn unique_owner(&self, tenant_id: &TenantId, scope: &str, value: &str) -> Result<Option<String>, StoreError> {
+    pub async fn unique_owner(
+        &self,
+        tenant_id: &TenantId,
+        scope: &str,
+        value: &str,
+    ) -> Result<Option<String>, StoreError> {
         self.inner.backend.unique_owner(tenant_id, scope, value).await
     }
 

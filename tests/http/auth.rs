@@ -1,7 +1,7 @@
 //! The token endpoint, JWKS and OIDC discovery, and how the Management API treats tokens.
 
-use forged::forge;
 use eventstore::testing::TestDatabase;
+use forged::forge;
 use reqwest::Method;
 use serde_json::{Value, json};
 use tenancy_tests::{CLIENT_ID, CLIENT_SECRET, TestApp, error_of, json_of};
@@ -40,12 +40,13 @@ async fn client_credentials_gives_a_token_that_verifies_with_the_jwks(db: TestDa
     let header = jsonwebtoken::decode_header(token["access_token"].as_str().unwrap()).unwrap();
     assert_eq!(header.kid.as_deref(), jwk["kid"].as_str());
 
-    let key = jsonwebtoken::DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap())
-        .unwrap();
+    let key =
+        jsonwebtoken::DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap()).unwrap();
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     validation.set_audience(&[app.audience()]);
     validation.set_issuer(&[app.url("/")]);
-    let claims = jsonwebtoken::decode::<Value>(token["access_token"].as_str().unwrap(), &key, &validation).unwrap().claims;
+    let claims =
+        jsonwebtoken::decode::<Value>(token["access_token"].as_str().unwrap(), &key, &validation).unwrap().claims;
     assert_eq!(claims["sub"], format!("{CLIENT_ID}@clients"));
     assert_eq!(claims["azp"], CLIENT_ID);
     assert_eq!(claims["tenant_id"], "control_plane");
@@ -85,10 +86,26 @@ async fn bad_client_credentials_are_refused_in_the_oauth_shape(db: TestDatabase)
     let app = TestApp::start(db).await;
     let audience = app.audience();
     let cases = [
-        (json!({ "grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": "wrong", "audience": audience }), 401, "invalid_client"),
-        (json!({ "grant_type": "client_credentials", "client_id": "nobody", "client_secret": "x", "audience": audience }), 401, "invalid_client"),
-        (json!({ "grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET }), 403, "access_denied"),
-        (json!({ "grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "audience": "https://other/" }), 403, "access_denied"),
+        (
+            json!({ "grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": "wrong", "audience": audience }),
+            401,
+            "invalid_client",
+        ),
+        (
+            json!({ "grant_type": "client_credentials", "client_id": "nobody", "client_secret": "x", "audience": audience }),
+            401,
+            "invalid_client",
+        ),
+        (
+            json!({ "grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET }),
+            403,
+            "access_denied",
+        ),
+        (
+            json!({ "grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "audience": "https://other/" }),
+            403,
+            "access_denied",
+        ),
         (json!({ "grant_type": "password", "username": "a", "password": "b" }), 400, "unsupported_grant_type"),
         (json!({ "client_id": CLIENT_ID }), 400, "invalid_request"),
     ];

@@ -51,7 +51,8 @@ async fn a_missing_or_unknown_field_is_a_400_naming_it(db: TestDatabase) {
     let head = app.head().await;
     let missing = app.api(reqwest::Method::POST, "/roles", Some(serde_json::json!({ "description": "x" }))).await;
     assert!(error_of(missing, 400).await.contains("name"));
-    let unknown = app.api(reqwest::Method::POST, "/roles", Some(serde_json::json!({ "name": "x", "colour": "red" }))).await;
+    let unknown =
+        app.api(reqwest::Method::POST, "/roles", Some(serde_json::json!({ "name": "x", "colour": "red" }))).await;
     assert!(error_of(unknown, 400).await.contains("colour"));
     let wrong_type = app.api(reqwest::Method::POST, "/roles", Some(serde_json::json!({ "name": 42 }))).await;
     assert!(error_of(wrong_type, 400).await.contains("name"));

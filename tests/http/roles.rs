@@ -54,7 +54,8 @@ async fn a_role_can_be_created_read_updated_listed_and_deleted(db: TestDatabase)
 async fn a_created_role_is_readable_at_once_every_time(db: TestDatabase) {
     let app = TestApp::start(db).await;
     for i in 0..200 {
-        let role = json_of(app.api(Method::POST, "/roles", Some(json!({ "name": format!("role-{i}") }))).await, 200).await;
+        let role =
+            json_of(app.api(Method::POST, "/roles", Some(json!({ "name": format!("role-{i}") }))).await, 200).await;
         let read = app.api(Method::GET, &format!("/roles/{}", role["id"].as_str().unwrap()), None).await;
         assert_eq!(read.status(), 200, "role {i} was not readable right after its creation");
     }
@@ -100,7 +101,8 @@ async fn permissions_can_be_added_listed_and_removed(db: TestDatabase) {
             "description": "Can read:invoices",
         })
     );
-    let page = json_of(app.api(Method::GET, &format!("{path}?include_totals=true&per_page=1&page=1"), None).await, 200).await;
+    let page =
+        json_of(app.api(Method::GET, &format!("{path}?include_totals=true&per_page=1&page=1"), None).await, 200).await;
     assert_eq!((page["start"].as_u64(), page["limit"].as_u64(), page["total"].as_u64()), (Some(1), Some(1), Some(2)));
     assert_eq!(page["permissions"][0]["permission_name"], "write:invoices");
 
@@ -119,7 +121,9 @@ async fn a_permission_naming_an_unknown_scope_is_a_400_and_appends_nothing(db: T
     let role = json_of(app.api(Method::POST, "/roles", Some(json!({ "name": "Billing" }))).await, 200).await;
     let path = format!("/roles/{}/permissions", role["id"].as_str().unwrap());
     let head = app.head().await;
-    for (identifier, scope) in [("https://invoices.example/", "delete:invoices"), ("https://nowhere.example/", "read:x")] {
+    for (identifier, scope) in
+        [("https://invoices.example/", "delete:invoices"), ("https://nowhere.example/", "read:x")]
+    {
         let body = json!({ "permissions": [{ "resource_server_identifier": identifier, "permission_name": scope }] });
         let message = error_of(app.api(Method::POST, &path, Some(body)).await, 400).await;
         assert!(message.contains("permissions"), "{message}");

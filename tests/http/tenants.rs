@@ -24,7 +24,8 @@ async fn a_tenant_can_be_created_read_updated_listed_and_deleted(db: TestDatabas
 
     let list = json_of(app.api(Method::GET, "/tenants?include_totals=true", None).await, 200).await;
     assert_eq!(list["total"], 2, "the control plane and acme");
-    let generated = json_of(app.api(Method::POST, "/tenants", Some(json!({ "friendly_name": "Gen" }))).await, 201).await;
+    let generated =
+        json_of(app.api(Method::POST, "/tenants", Some(json!({ "friendly_name": "Gen" }))).await, 201).await;
     assert!(!generated["id"].as_str().unwrap().is_empty());
 
     json_of(app.api(Method::DELETE, "/tenants/acme", None).await, 200).await;

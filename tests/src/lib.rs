@@ -1,6 +1,8 @@
 //! The black-box test harness: start the real server on a random port over a fresh database
 //! (SQLite, or PostgreSQL when configured) and talk to it over HTTP, as a client would.
 
+#![allow(clippy::unwrap_used)] // test support: a failure should fail the test loudly
+
 use std::net::SocketAddr;
 
 use api::{AppState, ServeConfig, Server};

@@ -37,7 +37,11 @@ impl Caller {
     }
 
     pub fn actor(&self) -> Actor {
-        Actor { sub: self.sub.clone(), tenant_id: Some(self.tenant.to_string()), client_id: Some(self.client_id.clone()) }
+        Actor {
+            sub: self.sub.clone(),
+            tenant_id: Some(self.tenant.to_string()),
+            client_id: Some(self.client_id.clone()),
+        }
     }
 }
 

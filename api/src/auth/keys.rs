@@ -93,7 +93,9 @@ impl KeyRing {
         let Some((kid, sealed, _)) = rows.first() else { return Ok(None) };
         let der = self.master.open(&seal_context(tenant, kid), sealed)?;
         let private = RsaPrivateKey::from_pkcs1_der(&der).map_err(|e| KeyRingError::Key(e.to_string()))?;
-        let signing = EncodingKey::from_rsa_der(&private.to_pkcs1_der().map_err(|e| KeyRingError::Key(e.to_string()))?.to_bytes());
+        let signing = EncodingKey::from_rsa_der(
+            &private.to_pkcs1_der().map_err(|e| KeyRingError::Key(e.to_string()))?.to_bytes(),
+        );
         let mut verifying = HashMap::new();
         let mut jwks = Vec::new();
         for (kid, _, jwk) in &rows {

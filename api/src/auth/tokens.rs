@@ -38,7 +38,10 @@ pub enum VerifyError {
 
 /// Signs with the tenant's current key. RSA signing costs a millisecond of CPU, so it runs off
 /// the async workers.
-pub async fn sign(keys: std::sync::Arc<TenantKeys>, claims: AccessClaims) -> Result<String, jsonwebtoken::errors::Error> {
+pub async fn sign(
+    keys: std::sync::Arc<TenantKeys>,
+    claims: AccessClaims,
+) -> Result<String, jsonwebtoken::errors::Error> {
     let signed = tokio::task::spawn_blocking(move || {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(keys.kid.clone());

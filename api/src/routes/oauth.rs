@@ -124,7 +124,8 @@ fn basic_credentials(headers: &HeaderMap, request: &mut TokenRequest) -> Result<
 
 async fn client_credentials(state: &AppState, request: TokenRequest) -> Result<Response, OAuthError> {
     let tenant = TenantId::control_plane();
-    let client_id = request.client_id.ok_or_else(|| OAuthError::invalid_request("Missing required parameter: client_id"))?;
+    let client_id =
+        request.client_id.ok_or_else(|| OAuthError::invalid_request("Missing required parameter: client_id"))?;
     let secret = request.client_secret.ok_or_else(OAuthError::invalid_client)?;
     let client = clients::credentials(&state.db.pool, &tenant, &client_id)
         .await

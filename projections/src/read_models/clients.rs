@@ -80,13 +80,18 @@ pub struct ClientCredentials {
     pub grant_types: Vec<String>,
 }
 
-pub async fn credentials(pool: &AnyPool, tenant: &TenantId, client_id: &str) -> Result<Option<ClientCredentials>, sqlx::Error> {
-    let row: Option<(String, String, String)> =
-        sqlx::query_as("SELECT client_id, secret_hash, grant_types FROM clients WHERE tenant_id = $1 AND client_id = $2")
-            .bind(tenant.as_str())
-            .bind(client_id)
-            .fetch_optional(pool)
-            .await?;
+pub async fn credentials(
+    pool: &AnyPool,
+    tenant: &TenantId,
+    client_id: &str,
+) -> Result<Option<ClientCredentials>, sqlx::Error> {
+    let row: Option<(String, String, String)> = sqlx::query_as(
+        "SELECT client_id, secret_hash, grant_types FROM clients WHERE tenant_id = $1 AND client_id = $2",
+    )
+    .bind(tenant.as_str())
+    .bind(client_id)
+    .fetch_optional(pool)
+    .await?;
     Ok(row.map(|(client_id, secret_hash, grant_types)| ClientCredentials {
         client_id,
         secret_hash,

@@ -137,7 +137,11 @@ const COLUMNS: &str =
     "id, name, identifier, scopes, signing_alg, token_lifetime, allow_offline_access, skip_consent, is_system";
 
 /// By id, or by identifier: Auth0 accepts either in the path.
-pub async fn get(pool: &AnyPool, tenant: &TenantId, id_or_identifier: &str) -> Result<Option<ResourceServerView>, sqlx::Error> {
+pub async fn get(
+    pool: &AnyPool,
+    tenant: &TenantId,
+    id_or_identifier: &str,
+) -> Result<Option<ResourceServerView>, sqlx::Error> {
     let sql = format!(
         "SELECT {COLUMNS} FROM resource_servers WHERE tenant_id = $1 AND (id = $2 OR identifier = $2) \
          ORDER BY CASE WHEN id = $2 THEN 0 ELSE 1 END LIMIT 1"
@@ -151,7 +155,8 @@ pub async fn get(pool: &AnyPool, tenant: &TenantId, id_or_identifier: &str) -> R
 }
 
 pub async fn list(pool: &AnyPool, tenant: &TenantId, page: Page) -> Result<Listed<ResourceServerView>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM resource_servers WHERE tenant_id = $1 ORDER BY name, id LIMIT $2 OFFSET $3");
+    let sql =
+        format!("SELECT {COLUMNS} FROM resource_servers WHERE tenant_id = $1 ORDER BY name, id LIMIT $2 OFFSET $3");
     let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(tenant.as_str())
         .bind(page.limit())

@@ -43,14 +43,16 @@ impl Projection for RolesProjection {
                 .await?;
             }
             RoleEvent::Updated { id, name, description } => {
-                sqlx::query("UPDATE roles SET name = $3, description = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2")
-                    .bind(tenant)
-                    .bind(id)
-                    .bind(name)
-                    .bind(description)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "UPDATE roles SET name = $3, description = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind(tenant)
+                .bind(id)
+                .bind(name)
+                .bind(description)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
             }
             RoleEvent::PermissionsAdded { id, permissions } => {
                 for p in permissions {
@@ -81,7 +83,10 @@ impl Projection for RolesProjection {
                 }
             }
             RoleEvent::Deleted { id, .. } => {
-                for table in ["DELETE FROM role_permissions WHERE tenant_id = $1 AND role_id = $2", "DELETE FROM roles WHERE tenant_id = $1 AND id = $2"] {
+                for table in [
+                    "DELETE FROM role_permissions WHERE tenant_id = $1 AND role_id = $2",
+                    "DELETE FROM roles WHERE tenant_id = $1 AND id = $2",
+                ] {
                     sqlx::query(table).bind(tenant).bind(&id).execute(&mut *tx).await?;
                 }
             }
@@ -179,7 +184,12 @@ pub async fn permissions(
         .into_iter()
         .map(|(identifier, permission_name, resource_server_name, scopes)| {
             let description = scope_description(&scopes, &permission_name);
-            RolePermissionView { resource_server_identifier: identifier, permission_name, resource_server_name, description }
+            RolePermissionView {
+                resource_server_identifier: identifier,
+                permission_name,
+                resource_server_name,
+                description,
+            }
         })
         .collect();
     let total: i64 = sqlx::query_scalar(

@@ -65,20 +65,15 @@ impl From<&TenantFields> for TenantView {
 
 /// Tenants are the control plane's rows: there is no other tenant to scope this by.
 pub async fn get(pool: &AnyPool, id: &str) -> Result<Option<TenantView>, sqlx::Error> {
-    sqlx::query_as("SELECT id, name, friendly_name FROM tenants WHERE id = $1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_as("SELECT id, name, friendly_name FROM tenants WHERE id = $1").bind(id).fetch_optional(pool).await
 }
 
 pub async fn list(pool: &AnyPool, page: Page) -> Result<Listed<TenantView>, sqlx::Error> {
-    let items = sqlx::query_as(
-        "SELECT id, name, friendly_name FROM tenants ORDER BY id LIMIT $1 OFFSET $2",
-    )
-    .bind(page.limit())
-    .bind(page.offset())
-    .fetch_all(pool)
-    .await?;
+    let items = sqlx::query_as("SELECT id, name, friendly_name FROM tenants ORDER BY id LIMIT $1 OFFSET $2")
+        .bind(page.limit())
+        .bind(page.offset())
+        .fetch_all(pool)
+        .await?;
     let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants").fetch_one(pool).await?;
     Ok(Listed { items, total: total as u64 })
 }

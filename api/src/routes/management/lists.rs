@@ -31,7 +31,12 @@ impl Paging {
 }
 
 /// A bare array, or the envelope when `include_totals` was asked for.
-pub fn envelope<T: Serialize>(key: &str, paging: &Paging, page: Page, listed: Listed<T>) -> Result<Json<Value>, ApiError> {
+pub fn envelope<T: Serialize>(
+    key: &str,
+    paging: &Paging,
+    page: Page,
+    listed: Listed<T>,
+) -> Result<Json<Value>, ApiError> {
     let length = listed.items.len();
     let items = serde_json::to_value(listed.items).map_err(ApiError::internal)?;
     if !paging.include_totals {

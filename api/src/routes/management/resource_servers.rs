@@ -138,7 +138,8 @@ async fn delete(
     command: Command<IgnoredAny>,
 ) -> Result<Written<ResourceServerView>, ApiError> {
     command.caller.require("delete:resource_servers")?;
-    let committed = state.commands.delete_resource_server(&command.context, &id).await.map_err(resource_server_error)?;
+    let committed =
+        state.commands.delete_resource_server(&command.context, &id).await.map_err(resource_server_error)?;
     state.visible(committed.position).await?;
     Ok(answer(StatusCode::OK, committed, false))
 }

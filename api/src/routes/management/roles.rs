@@ -148,8 +148,11 @@ async fn add_permissions(
     command: Command<Permissions>,
 ) -> Result<Written<RoleView>, ApiError> {
     command.caller.require("update:roles")?;
-    let committed =
-        state.commands.add_role_permissions(&command.context, &id, command.body.permissions).await.map_err(role_error)?;
+    let committed = state
+        .commands
+        .add_role_permissions(&command.context, &id, command.body.permissions)
+        .await
+        .map_err(role_error)?;
     state.visible(committed.position).await?;
     Ok(answer(StatusCode::CREATED, committed, false))
 }

@@ -20,7 +20,9 @@ use crate::error::ApiError;
 use crate::extract::{ApiQuery, Command};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/tenants", get(list).post(create)).route("/tenants/{id}", get(read).patch(update).delete(delete))
+    Router::new()
+        .route("/tenants", get(list).post(create))
+        .route("/tenants/{id}", get(read).patch(update).delete(delete))
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,7 +83,10 @@ async fn list(
     envelope("tenants", &paging, page, tenants::list(&state.db.pool, page).await?)
 }
 
-async fn create(State(state): State<AppState>, command: Command<CreateTenant>) -> Result<Written<TenantView>, ApiError> {
+async fn create(
+    State(state): State<AppState>,
+    command: Command<CreateTenant>,
+) -> Result<Written<TenantView>, ApiError> {
     control_plane_only(&command.caller, "create:tenants")?;
     let body = command.body;
     let id = match body.id {
