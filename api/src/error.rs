@@ -48,7 +48,8 @@ pub enum ApiError {
     Internal(String),
 }
 
-#[derive(Debug, Serialize)]
+/// Every error of the Management API, as Auth0 shapes it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
     pub status_code: u16,

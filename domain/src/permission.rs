@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// A permission names a scope (`read:invoices`) of a resource server by its identifier
 /// (`https://api.example.com/`). Ordered so sets of permissions list deterministically.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Permission {
     pub resource_server_identifier: String,
     pub permission_name: String,

@@ -18,6 +18,7 @@ pub const TOKEN_LIFETIME_MAX: u32 = 2_592_000;
 pub const DEFAULT_TOKEN_LIFETIME: u32 = 86_400;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Scope {
     pub value: String,
     #[serde(default)]
@@ -25,6 +26,7 @@ pub struct Scope {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SigningAlg {
     #[default]
     RS256,

@@ -9,6 +9,7 @@ eventstore::backend_tests!(
     readyz_reports_the_backend_head_and_projections,
     metrics_are_in_the_prometheus_text_format,
     an_unknown_route_is_a_404_in_the_error_shape,
+    the_openapi_document_covers_every_management_route,
 );
 
 async fn healthz_answers_ok(db: TestDatabase) {
@@ -57,4 +58,29 @@ async fn an_unknown_route_is_a_404_in_the_error_shape(db: TestDatabase) {
     assert_eq!(body["error"], "Not Found");
     assert!(body["message"].is_string());
     assert!(body["errorCode"].is_string());
+}
+
+async fn the_openapi_document_covers_every_management_route(db: TestDatabase) {
+    let app = TestApp::start(db).await;
+    let response = app.get("/api/v2/openapi.json").await;
+    assert_eq!(response.status(), 200);
+    let doc: Value = response.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+    for (path, methods) in [
+        ("/api/v2/tenants", &["get", "post"][..]),
+        ("/api/v2/tenants/{id}", &["get", "patch", "delete"]),
+        ("/api/v2/resource-servers", &["get", "post"]),
+        ("/api/v2/resource-servers/{id}", &["get", "patch", "delete"]),
+        ("/api/v2/roles", &["get", "post"]),
+        ("/api/v2/roles/{id}", &["get", "patch", "delete"]),
+        ("/api/v2/roles/{id}/permissions", &["get", "post", "delete"]),
+    ] {
+        for method in methods {
+            assert!(doc["paths"][path][method].is_object(), "{method} {path} is missing");
+        }
+    }
+    for schema in ["RoleView", "RolePermissionView", "ResourceServerView", "TenantView", "ErrorBody", "Scope"] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "schema {schema} is missing");
+    }
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
 }

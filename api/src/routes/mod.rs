@@ -3,4 +3,5 @@
 pub mod health;
 pub mod management;
 pub mod oauth;
+pub mod openapi;
 pub mod well_known;

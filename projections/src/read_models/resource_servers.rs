@@ -69,6 +69,7 @@ impl Projection for ResourceServersProjection {
 
 /// A resource server as the Management API shows it (Auth0's field names).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResourceServerView {
     pub id: String,
     pub name: String,

@@ -103,6 +103,7 @@ impl Projection for RolesProjection {
 
 /// A role as the Management API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleView {
     pub id: String,
     pub name: String,
@@ -117,6 +118,7 @@ impl From<&domain::role::RoleState> for RoleView {
 
 /// A role's permission as `GET /roles/{id}/permissions` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RolePermissionView {
     pub resource_server_identifier: String,
     pub permission_name: String,

@@ -51,6 +51,7 @@ impl Projection for TenantsProjection {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TenantView {
     pub id: String,
     pub name: String,

@@ -11,11 +11,15 @@ use crate::error::ApiError;
 pub const PER_PAGE_DEFAULT: u32 = 50;
 pub const PER_PAGE_MAX: u32 = 100;
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Paging {
+    /// 0-based page number.
     #[serde(default)]
     pub page: u32,
+    /// Items per page, 1 to 100 (default 50).
     pub per_page: Option<u32>,
+    /// Wrap the items in `{start, limit, length, total, <items>}`.
     #[serde(default)]
     pub include_totals: bool,
 }

@@ -3,16 +3,20 @@
 //! answer; the rules live in the domain and the command layer.
 
 mod lists;
-mod resource_servers;
-mod roles;
-mod tenants;
+pub(crate) mod resource_servers;
+pub(crate) mod roles;
+pub(crate) mod tenants;
 
 use axum::Router;
 
 use crate::app::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(tenants::router()).merge(resource_servers::router()).merge(roles::router())
+    Router::new()
+        .merge(tenants::router())
+        .merge(resource_servers::router())
+        .merge(roles::router())
+        .route("/openapi.json", axum::routing::get(super::openapi::document))
 }
 
 /// For PATCH bodies: tells an absent field (`None`) from an explicit `null` (`Some(None)`).

@@ -15,7 +15,7 @@ use super::lists::{Paging, envelope};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::consistency::{Consistent, Written};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiQuery, Command};
 
 pub fn router() -> Router<AppState> {
@@ -26,8 +26,8 @@ pub fn router() -> Router<AppState> {
 
 /// Auth0 fields tenancy does not act on yet (`enforce_policies`, `token_dialect`, …) are
 /// accepted and ignored, so SDK calls that set them keep working.
-#[derive(Debug, Deserialize)]
-struct CreateResourceServer {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct CreateResourceServer {
     name: Option<String>,
     identifier: String,
     #[serde(default)]
@@ -38,8 +38,8 @@ struct CreateResourceServer {
     skip_consent_for_verifiable_first_party_clients: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
-struct UpdateResourceServer {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct UpdateResourceServer {
     name: Option<String>,
     scopes: Option<Vec<Scope>>,
     signing_alg: Option<SigningAlg>,
@@ -47,6 +47,7 @@ struct UpdateResourceServer {
     allow_offline_access: Option<bool>,
     skip_consent_for_verifiable_first_party_clients: Option<bool>,
     /// Present only to refuse it: an identifier never changes.
+    #[schema(value_type = Option<String>)]
     identifier: Option<Value>,
 }
 
@@ -66,7 +67,15 @@ fn answer(status: StatusCode, committed: Committed<ResourceServer>, with_body: b
     Written { status, position: committed.position, replayed: committed.replayed, body }
 }
 
-async fn list(
+#[utoipa::path(
+    get,
+    path = "/api/v2/resource-servers",
+    tag = "resource-servers",
+    params(Paging),
+    responses((status = 200, description = "Resource servers by name; with include_totals=true the envelope {start, limit, length, total, resource_servers}", body = [ResourceServerView]), (status = "4XX", description = "Refused, in the error shape", body = ErrorBody)),
+    security(("bearer" = ["read:resource_servers"]))
+)]
+pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
     _: Consistent,
@@ -78,7 +87,15 @@ async fn list(
     envelope("resource_servers", &paging, page, listed)
 }
 
-async fn create(
+#[utoipa::path(
+    post,
+    path = "/api/v2/resource-servers",
+    tag = "resource-servers",
+    request_body = CreateResourceServer,
+    responses((status = 201, body = ResourceServerView), (status = "4XX", description = "Refused, in the error shape", body = ErrorBody)),
+    security(("bearer" = ["create:resource_servers"]))
+)]
+pub(crate) async fn create(
     State(state): State<AppState>,
     command: Command<CreateResourceServer>,
 ) -> Result<Written<ResourceServerView>, ApiError> {
@@ -98,7 +115,15 @@ async fn create(
     Ok(answer(StatusCode::CREATED, committed, true))
 }
 
-async fn read(
+#[utoipa::path(
+    get,
+    path = "/api/v2/resource-servers/{id}",
+    tag = "resource-servers",
+    params(("id" = String, Path, description = "Resource server id or identifier")),
+    responses((status = 200, body = ResourceServerView), (status = "4XX", description = "Refused, in the error shape", body = ErrorBody)),
+    security(("bearer" = ["read:resource_servers"]))
+)]
+pub(crate) async fn read(
     State(state): State<AppState>,
     caller: Caller,
     _: Consistent,
@@ -108,7 +133,16 @@ async fn read(
     resource_servers::get(&state.db.pool, &caller.tenant, &id).await?.map(Json).ok_or_else(not_found)
 }
 
-async fn update(
+#[utoipa::path(
+    patch,
+    path = "/api/v2/resource-servers/{id}",
+    tag = "resource-servers",
+    params(("id" = String, Path, description = "Resource server id or identifier")),
+    request_body = UpdateResourceServer,
+    responses((status = 200, body = ResourceServerView), (status = "4XX", description = "Refused, in the error shape", body = ErrorBody)),
+    security(("bearer" = ["update:resource_servers"]))
+)]
+pub(crate) async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
     command: Command<UpdateResourceServer>,
@@ -132,7 +166,15 @@ async fn update(
     Ok(answer(StatusCode::OK, committed, true))
 }
 
-async fn delete(
+#[utoipa::path(
+    delete,
+    path = "/api/v2/resource-servers/{id}",
+    tag = "resource-servers",
+    params(("id" = String, Path, description = "Resource server id or identifier")),
+    responses((status = 200, description = "Deleted"), (status = "4XX", description = "Refused, in the error shape", body = ErrorBody)),
+    security(("bearer" = ["delete:resource_servers"]))
+)]
+pub(crate) async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
     command: Command<IgnoredAny>,

@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use commands::{Committed, RoleChanges};
 use domain::Permission;
 use domain::role::Role;
-use projections::read_models::roles::{self, RoleView};
+use projections::read_models::roles::{self, RolePermissionView, RoleView};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
@@ -17,7 +17,7 @@ use super::lists::{Paging, envelope};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::consistency::{Consistent, Written};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiQuery, Command};
 
 pub fn router() -> Router<AppState> {
@@ -29,36 +29,43 @@ pub fn router() -> Router<AppState> {
 
 /// Paging plus `name_filter`. Not `#[serde(flatten)]`: flattening makes query strings unable
 /// to parse numbers.
-#[derive(Debug, Deserialize)]
-struct ListRoles {
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListRoles {
+    /// 0-based page number.
     #[serde(default)]
     page: u32,
+    /// Items per page, 1 to 100 (default 50).
     per_page: Option<u32>,
+    /// Wrap the items in `{start, limit, length, total, roles}`.
     #[serde(default)]
     include_totals: bool,
+    /// Only roles whose name contains this text, case-insensitively.
     name_filter: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateRole {
+pub(crate) struct CreateRole {
     name: String,
     #[serde(default)]
     description: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct UpdateRole {
+pub(crate) struct UpdateRole {
     #[serde(default)]
     name: Option<String>,
+    /// `null` clears the description.
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
     description: Option<Option<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Permissions {
+pub(crate) struct Permissions {
     permissions: Vec<Permission>,
 }
 
@@ -72,7 +79,15 @@ fn answer(status: StatusCode, committed: Committed<Role>, with_body: bool) -> Wr
     Written { status, position: committed.position, replayed: committed.replayed, body }
 }
 
-async fn list(
+#[utoipa::path(
+    get,
+    path = "/api/v2/roles",
+    tag = "roles",
+    params(ListRoles),
+    responses((status = 200, description = "Roles by name; with include_totals=true the envelope {start, limit, length, total, roles}", body = [RoleView]), (status = "4XX", description = "Refused, in the error shape", body = ErrorBody)),
+    security(("bearer" = ["read:roles"]))
+)]
+pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
     _: Consistent,
@@ -85,7 +100,18 @@ async fn list(
     envelope("roles", &paging, page, listed)
 }
 
-async fn create(State(state): State<AppState>, command: Command<CreateRole>) -> Result<Written<RoleView>, ApiError> {
+#[utoipa::path(
+    post,
+    path = "/api/v2/roles",
+    tag = "roles",
+    request_body = CreateRole,
+    responses((status = 200, description = "The created role", body = RoleView), (status = "4XX", description = "Refused, in the error shape", body = ErrorBody)),
+    security(("bearer" = ["create:roles"]))
+)]
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    command: Command<CreateRole>,
+) -> Result<Written<RoleView>, ApiError> {
     command.caller.require("create:roles")?;
     let Command { context, body, .. } = command;
     let committed = state.commands.create_role(&context, body.name, body.description).await?;
@@ -93,7 +119,15 @@ async fn create(State(state): State<AppState>, command: Command<CreateRole>) -> 
     Ok(answer(StatusCode::OK, committed, true))
 }
 
-async fn read(
+#[utoipa::path(
+    get,
+    path = "/api/v2/roles/{id}",
+    tag = "roles",
+    params(("id" = String, Path, description = "Role id")),
+    responses((status = 200, body = RoleView), (status = "4XX", description = "Refused, in the error shape", body = ErrorBody)),
+    security(("bearer" = ["read:roles"]))
+)]
+pub(crate) async fn read(
     State(state): State<AppState>,
     caller: Caller,
     _: Consistent,
@@ -103,7 +137,16 @@ async fn read(
     roles::get(&state.db.pool, &caller.tenant, &id).await?.map(Json).ok_or_else(role_not_found)
 }
 
-async fn update(
+#[utoipa::path(
+    patch,
+    path = "/api/v2/roles/{id}",
+    tag = "roles",
+    params(("id" = String, Path, description = "Role id")),
+    request_body = UpdateRole,
+    responses((status = 200, description = "The role after the change", body = RoleView), (status = "4XX", description = "Refused, in the error shape", body = ErrorBody)),
+    security(("bearer" = ["update:roles"]))
+)]
+pub(crate) async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
     command: Command<UpdateRole>,
@@ -115,7 +158,15 @@ async fn update(
     Ok(answer(StatusCode::OK, committed, true))
 }
 
-async fn delete(
+#[utoipa::path(
+    delete,
+    path = "/api/v2/roles/{id}",
+    tag = "roles",
+    params(("id" = String, Path, description = "Role id")),
+    responses((status = 200, description = "Deleted"), (status = "4XX", description = "Refused, in the error shape", body = ErrorBody)),
+    security(("bearer" = ["delete:roles"]))
+)]
+pub(crate) async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
     command: Command<IgnoredAny>,
@@ -126,7 +177,15 @@ async fn delete(
     Ok(answer(StatusCode::OK, committed, false))
 }
 
-async fn list_permissions(
+#[utoipa::path(
+    get,
+    path = "/api/v2/roles/{id}/permissions",
+    tag = "roles",
+    params(("id" = String, Path, description = "Role id"), Paging),
+    responses((status = 200, description = "The role's permissions; with include_totals=true the envelope {start, limit, length, total, permissions}", body = [RolePermissionView]), (status = "4XX", description = "Refused, in the error shape", body = ErrorBody)),
+    security(("bearer" = ["read:roles"]))
+)]
+pub(crate) async fn list_permissions(
     State(state): State<AppState>,
     caller: Caller,
     _: Consistent,
@@ -142,7 +201,16 @@ async fn list_permissions(
     envelope("permissions", &paging, page, listed)
 }
 
-async fn add_permissions(
+#[utoipa::path(
+    post,
+    path = "/api/v2/roles/{id}/permissions",
+    tag = "roles",
+    params(("id" = String, Path, description = "Role id")),
+    request_body = Permissions,
+    responses((status = 201, description = "Added (permissions already held are ignored)"), (status = "4XX", description = "Refused, in the error shape", body = ErrorBody)),
+    security(("bearer" = ["update:roles"]))
+)]
+pub(crate) async fn add_permissions(
     State(state): State<AppState>,
     Path(id): Path<String>,
     command: Command<Permissions>,
@@ -157,7 +225,16 @@ async fn add_permissions(
     Ok(answer(StatusCode::CREATED, committed, false))
 }
 
-async fn remove_permissions(
+#[utoipa::path(
+    delete,
+    path = "/api/v2/roles/{id}/permissions",
+    tag = "roles",
+    params(("id" = String, Path, description = "Role id")),
+    request_body = Permissions,
+    responses((status = 200, description = "Removed"), (status = "4XX", description = "Refused, in the error shape", body = ErrorBody)),
+    security(("bearer" = ["update:roles"]))
+)]
+pub(crate) async fn remove_permissions(
     State(state): State<AppState>,
     Path(id): Path<String>,
     command: Command<Permissions>,

@@ -16,7 +16,7 @@ use super::lists::{Paging, envelope};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::consistency::{Consistent, Written};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiQuery, Command};
 
 pub fn router() -> Router<AppState> {
@@ -25,17 +25,17 @@ pub fn router() -> Router<AppState> {
         .route("/tenants/{id}", get(read).patch(update).delete(delete))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateTenant {
+pub(crate) struct CreateTenant {
     id: Option<String>,
     name: Option<String>,
     friendly_name: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct UpdateTenant {
+pub(crate) struct UpdateTenant {
     name: Option<String>,
     friendly_name: Option<String>,
 }
@@ -72,7 +72,15 @@ fn answer(status: StatusCode, committed: Committed<Tenant>, with_body: bool) -> 
     Written { status, position: committed.position, replayed: committed.replayed, body }
 }
 
-async fn list(
+#[utoipa::path(
+    get,
+    path = "/api/v2/tenants",
+    tag = "tenants",
+    params(Paging),
+    responses((status = 200, description = "Tenants by id; with include_totals=true the envelope {start, limit, length, total, tenants}", body = [TenantView]), (status = "4XX", description = "Refused, in the error shape", body = ErrorBody)),
+    security(("bearer" = ["read:tenants"]))
+)]
+pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
     _: Consistent,
@@ -83,7 +91,15 @@ async fn list(
     envelope("tenants", &paging, page, tenants::list(&state.db.pool, page).await?)
 }
 
-async fn create(
+#[utoipa::path(
+    post,
+    path = "/api/v2/tenants",
+    tag = "tenants",
+    request_body = CreateTenant,
+    responses((status = 201, body = TenantView), (status = "4XX", description = "Refused, in the error shape", body = ErrorBody)),
+    security(("bearer" = ["create:tenants"]))
+)]
+pub(crate) async fn create(
     State(state): State<AppState>,
     command: Command<CreateTenant>,
 ) -> Result<Written<TenantView>, ApiError> {
@@ -100,7 +116,15 @@ async fn create(
     Ok(answer(StatusCode::CREATED, committed, true))
 }
 
-async fn read(
+#[utoipa::path(
+    get,
+    path = "/api/v2/tenants/{id}",
+    tag = "tenants",
+    params(("id" = String, Path, description = "Tenant id")),
+    responses((status = 200, body = TenantView), (status = "4XX", description = "Refused, in the error shape", body = ErrorBody)),
+    security(("bearer" = ["read:tenants"]))
+)]
+pub(crate) async fn read(
     State(state): State<AppState>,
     caller: Caller,
     _: Consistent,
@@ -110,7 +134,16 @@ async fn read(
     tenants::get(&state.db.pool, &id).await?.map(Json).ok_or_else(not_found)
 }
 
-async fn update(
+#[utoipa::path(
+    patch,
+    path = "/api/v2/tenants/{id}",
+    tag = "tenants",
+    params(("id" = String, Path, description = "Tenant id")),
+    request_body = UpdateTenant,
+    responses((status = 200, body = TenantView), (status = "4XX", description = "Refused, in the error shape", body = ErrorBody)),
+    security(("bearer" = ["update:tenants"]))
+)]
+pub(crate) async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
     command: Command<UpdateTenant>,
@@ -126,7 +159,15 @@ async fn update(
     Ok(answer(StatusCode::OK, committed, true))
 }
 
-async fn delete(
+#[utoipa::path(
+    delete,
+    path = "/api/v2/tenants/{id}",
+    tag = "tenants",
+    params(("id" = String, Path, description = "Tenant id")),
+    responses((status = 200, description = "Deleted"), (status = "4XX", description = "Refused, in the error shape", body = ErrorBody)),
+    security(("bearer" = ["delete:tenants"]))
+)]
+pub(crate) async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
     command: Command<IgnoredAny>,
