@@ -11,9 +11,10 @@ use axum::response::Response;
 use commands::Commands;
 use eventstore::Database;
 use projections::Projections;
+use projections::read_models::role_permissions::RolePermissions;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::KeyRing;
+use crate::auth::{KeyRing, VerifiedTokens};
 use crate::config::{ServeConfig, Urls};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
@@ -27,6 +28,9 @@ pub struct AppState {
     pub commands: Commands,
     pub projections: Arc<Projections>,
     pub keys: Arc<KeyRing>,
+    /// The in-memory model behind `GET /roles/{id}/permissions`, run by `projections`.
+    pub role_permissions: Arc<RolePermissions>,
+    pub verified: Arc<VerifiedTokens>,
     pub master_key: MasterKey,
     pub urls: Arc<Urls>,
     pub metrics: Arc<Metrics>,
@@ -34,12 +38,21 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(db: Database, projections: Projections, master_key: MasterKey, urls: Urls, config: ServeConfig) -> Self {
+    pub fn new(
+        db: Database,
+        projections: Projections,
+        role_permissions: Arc<RolePermissions>,
+        master_key: MasterKey,
+        urls: Urls,
+        config: ServeConfig,
+    ) -> Self {
         let projections = Arc::new(projections);
         let metrics = Arc::new(Metrics::new(db.store.clone(), projections.clone()));
         Self {
             commands: Commands::new(db.store.clone()),
             keys: Arc::new(KeyRing::new(db.pool.clone(), master_key.clone())),
+            verified: Arc::new(VerifiedTokens::default()),
+            role_permissions,
             master_key,
             urls: Arc::new(urls),
             db,

@@ -2,9 +2,11 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use eventstore::{Database, DatabaseOptions, StoreError, StoreOptions};
-use projections::{Projections, RuntimeOptions, read_models};
+use projections::read_models::{self, role_permissions::RolePermissions};
+use projections::{MemoryProjection, Projections, RuntimeOptions};
 use tokio::net::TcpListener;
 
 use crate::app::{AppState, app};
@@ -45,13 +47,15 @@ impl Server {
             migrate: true,
         };
         let db = Database::connect(&config.database().database_url, options).await?;
-        let projections = Projections::start(&db, read_models::all(), RuntimeOptions::default());
+        let role_permissions = Arc::new(RolePermissions::default());
+        let memory: Vec<Arc<dyn MemoryProjection>> = vec![role_permissions.clone()];
+        let projections = Projections::start_with_memory(&db, read_models::all(), memory, RuntimeOptions::default());
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartupError::Bind { addr: config.listen, source })?;
         let address = listener.local_addr().unwrap_or(config.listen);
         let urls = Urls::new(config.instance.public_url.as_deref(), address);
-        let state = AppState::new(db, projections, master_key, urls, config);
+        let state = AppState::new(db, projections, role_permissions, master_key, urls, config);
         let report =
             bootstrap(&state.commands, &state.master_key, &state.urls, &state.config.instance.bootstrap).await?;
         if let Some(position) = report.position {

@@ -64,7 +64,18 @@ impl Database {
                 Arc::new(SqliteBackend::new(writer, readers, options.store.poll_interval))
             }
         };
-        let pool = AnyPoolOptions::new().max_connections(options.max_connections).connect(url).await?;
+        let mut pool_options = AnyPoolOptions::new().max_connections(options.max_connections);
+        if backend.kind() == BackendKind::Sqlite {
+            // Read models are rebuilt from the log, which stays `synchronous = FULL`; in WAL
+            // mode NORMAL keeps them consistent through a crash and spares an fsync per commit.
+            pool_options = pool_options.after_connect(|connection, _| {
+                Box::pin(async move {
+                    sqlx::Executor::execute(&mut *connection, "PRAGMA synchronous = NORMAL").await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = pool_options.connect(url).await?;
         let store = EventStore::start(backend, options.store).await?;
         Ok(Self { store, pool })
     }

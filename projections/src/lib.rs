@@ -11,11 +11,13 @@
 
 mod checkpoint;
 mod error;
+mod memory;
 mod projection;
 pub mod read_models;
 mod runner;
 mod runtime;
 
 pub use error::ProjectionError;
+pub use memory::MemoryProjection;
 pub use projection::Projection;
 pub use runtime::{Failure, ProjectionStatus, Projections, RuntimeOptions, WaitError, reset};

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use eventstore::sqlx::AnyPool;
-use eventstore::{EventStore, LogQuery, RecordedEvent, StoreError};
+use eventstore::sqlx::{self, AnyPool};
+use eventstore::{BackendKind, EventStore, LogQuery, RecordedEvent, StoreError};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::runtime::{Failure, ProjectionStatus, RuntimeOptions};
@@ -38,13 +38,28 @@ enum Applied {
     Failed { index: Option<usize>, error: ProjectionError },
 }
 
-/// The checkpoint reached by a step and, if an event failed, its position and the error.
-type Step = (u64, Option<(Option<u64>, ProjectionError)>);
+/// Where a runner stands: every event up to `reached` is applied, and `persisted` is the
+/// checkpoint row's value. They differ after a run of events of types this projection ignores:
+/// skipping those costs no transaction, and the row catches up with the next batch it writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Progress {
+    reached: u64,
+    persisted: u64,
+}
+
+impl Progress {
+    fn at(position: u64) -> Self {
+        Self { reached: position, persisted: position }
+    }
+}
+
+/// The progress after a step and, if an event failed, its position and the error.
+type Step = (Progress, Option<(Option<u64>, ProjectionError)>);
 
 impl Runner {
     pub async fn run(mut self) {
         let mut attempts = 0;
-        let mut checkpoint = loop {
+        let checkpoint = loop {
             match checkpoint::ensure(&self.pool, self.projection.name()).await {
                 Ok(position) => break position,
                 Err(error) => {
@@ -57,33 +72,34 @@ impl Runner {
         };
         self.report(checkpoint, None);
         attempts = 0;
+        let mut progress = Progress::at(checkpoint);
         let mut head = self.store.watch_head();
         loop {
             if let Ok(control) = self.control.try_recv() {
-                checkpoint = self.handle(control, checkpoint).await;
+                progress = self.handle(control, progress).await;
                 continue;
             }
             let known_head = *head.borrow_and_update();
-            if known_head <= checkpoint {
+            if known_head <= progress.reached {
                 tokio::select! {
                     changed = head.changed() => if changed.is_err() { return },
-                    Some(control) = self.control.recv() => checkpoint = self.handle(control, checkpoint).await,
+                    Some(control) = self.control.recv() => progress = self.handle(control, progress).await,
                 }
                 continue;
             }
-            let (reached, failure) = self.step(checkpoint, known_head).await;
-            checkpoint = reached;
+            let (reached, failure) = self.step(progress, known_head).await;
+            progress = reached;
             match failure {
                 None => {
                     attempts = 0;
-                    self.report(reached, None);
+                    self.report(progress.reached, None);
                 }
                 Some((position, error)) => {
                     attempts += 1;
-                    self.status.send_modify(|s| s.checkpoint = reached);
+                    self.status.send_modify(|s| s.checkpoint = progress.reached);
                     if let Some(control) = self.failed(position, &error, attempts).await {
                         attempts = 0;
-                        checkpoint = self.handle(control, checkpoint).await;
+                        progress = self.handle(control, progress).await;
                     }
                 }
             }
@@ -97,14 +113,14 @@ impl Runner {
         });
     }
 
-    async fn handle(&mut self, control: Control, checkpoint: u64) -> u64 {
+    async fn handle(&mut self, control: Control, progress: Progress) -> Progress {
         match control {
             Control::Rebuild(reply) => {
                 let result = reset(&self.pool, self.projection.as_ref()).await;
-                let checkpoint = if result.is_ok() { 0 } else { checkpoint };
-                self.report(checkpoint, None);
+                let progress = if result.is_ok() { Progress::at(0) } else { progress };
+                self.report(progress.reached, None);
                 let _ = reply.send(result);
-                checkpoint
+                progress
             }
         }
     }
@@ -118,15 +134,15 @@ impl Runner {
         }
     }
 
-    /// Applies what follows `checkpoint` up to `head`, one batch.
-    async fn step(&self, checkpoint: u64, head: u64) -> Step {
-        let mut query = LogQuery::after(checkpoint).up_to(head).limit(self.options.batch_size);
+    /// Applies what follows the reached position up to `head`, one batch.
+    async fn step(&self, progress: Progress, head: u64) -> Step {
+        let mut query = LogQuery::after(progress.reached).up_to(head).limit(self.options.batch_size);
         if !self.projection.event_types().is_empty() {
             query = query.types(self.projection.event_types().iter().copied());
         }
         let events = match self.store.read(&query).await {
             Ok(events) => events,
-            Err(error) => return (checkpoint, Some((failing_position(&error), error.into()))),
+            Err(error) => return (progress, Some((failing_position(&error), error.into()))),
         };
         // A short page means every matching event up to the head is in it: the checkpoint may
         // move to the head even if the last events were of types this projection ignores.
@@ -134,18 +150,23 @@ impl Runner {
             Some(last) if events.len() >= self.options.batch_size => last.position,
             _ => head,
         };
-        match self.apply(&events, checkpoint, target).await {
-            Applied::Done(position) | Applied::Moved(position) => (position, None),
-            Applied::Failed { index: None, error } => (checkpoint, Some((events.first().map(|e| e.position), error))),
+        if events.is_empty() {
+            return (Progress { reached: target, persisted: progress.persisted }, None);
+        }
+        match self.apply(&events, progress.persisted, target).await {
+            Applied::Done(position) | Applied::Moved(position) => (Progress::at(position), None),
+            Applied::Failed { index: None, error } => (progress, Some((events.first().map(|e| e.position), error))),
             Applied::Failed { index: Some(index), error } => {
                 let failing = Some(events[index].position);
                 if index == 0 {
-                    return (checkpoint, Some((failing, error)));
+                    return (progress, Some((failing, error)));
                 }
                 // Keep what applies: everything before the failing event, in its own transaction.
-                match self.apply(&events[..index], checkpoint, events[index - 1].position).await {
-                    Applied::Done(position) | Applied::Moved(position) => (position, Some((failing, error))),
-                    Applied::Failed { .. } => (checkpoint, Some((failing, error))),
+                match self.apply(&events[..index], progress.persisted, events[index - 1].position).await {
+                    Applied::Done(position) | Applied::Moved(position) => {
+                        (Progress::at(position), Some((failing, error)))
+                    }
+                    Applied::Failed { .. } => (progress, Some((failing, error))),
                 }
             }
         }
@@ -158,6 +179,14 @@ impl Runner {
             Ok(tx) => tx,
             Err(error) => return failed(error.into()),
         };
+        // A read model is rebuilt from the log, which is durable on its own: its commits need not
+        // wait for the disk. A crash loses at most the last batches, which are applied again
+        // (the checkpoint is in the same transaction, so model and checkpoint never disagree).
+        if self.store.kind() == BackendKind::Postgres
+            && let Err(error) = sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await
+        {
+            return failed(error.into());
+        }
         match checkpoint::lock(&mut tx, name).await {
             Ok(stored) if stored == expected => {}
             Ok(stored) => {

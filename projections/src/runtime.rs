@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::runner::{Control, Runner};
-use crate::{Projection, ProjectionError};
+use crate::{MemoryProjection, Projection, ProjectionError};
 
 #[derive(Debug, Clone)]
 pub struct RuntimeOptions {
@@ -53,9 +53,10 @@ pub enum WaitError {
 }
 
 struct RunnerHandle {
-    projection: Arc<dyn Projection>,
+    name: String,
     status: watch::Receiver<ProjectionStatus>,
-    control: mpsc::Sender<Control>,
+    /// `None` for memory projections, which rebuild by restarting the process.
+    control: Option<mpsc::Sender<Control>>,
     task: JoinHandle<()>,
 }
 
@@ -81,7 +82,17 @@ impl Drop for Projections {
 impl Projections {
     /// Starts a runner per projection; each catches up from its checkpoint, then follows live.
     pub fn start(db: &Database, projections: Vec<Arc<dyn Projection>>, options: RuntimeOptions) -> Self {
-        let runners = projections
+        Self::start_with_memory(db, projections, Vec::new(), options)
+    }
+
+    /// Also starts the memory projections, each from position 0.
+    pub fn start_with_memory(
+        db: &Database,
+        projections: Vec<Arc<dyn Projection>>,
+        memory: Vec<Arc<dyn MemoryProjection>>,
+        options: RuntimeOptions,
+    ) -> Self {
+        let mut runners: Vec<RunnerHandle> = projections
             .into_iter()
             .map(|projection| {
                 let initial = ProjectionStatus { name: projection.name().to_owned(), checkpoint: 0, failure: None };
@@ -96,9 +107,16 @@ impl Projections {
                     control: requests,
                 };
                 let task = tokio::spawn(runner.run());
-                RunnerHandle { projection, status: receiver, control, task }
+                RunnerHandle { name: projection.name().to_owned(), status: receiver, control: Some(control), task }
             })
             .collect();
+        runners.extend(memory.into_iter().map(|projection| {
+            let name = projection.name().to_owned();
+            let (status, receiver) =
+                watch::channel(ProjectionStatus { name: name.clone(), checkpoint: 0, failure: None });
+            let task = tokio::spawn(crate::memory::run(projection, db.store.clone(), options.clone(), status));
+            RunnerHandle { name, status: receiver, control: None, task }
+        }));
         Self { runners }
     }
 
@@ -113,7 +131,7 @@ impl Projections {
             let mut status = runner.status.clone();
             match tokio::time::timeout_at(deadline, status.wait_for(|s| s.checkpoint >= position)).await {
                 Ok(Ok(_)) => {}
-                Ok(Err(_)) => return Err(WaitError::Stopped(runner.projection.name().to_owned())),
+                Ok(Err(_)) => return Err(WaitError::Stopped(runner.name.clone())),
                 Err(_) => {
                     let lagging =
                         self.status().into_iter().filter(|s| s.checkpoint < position).map(|s| s.name).collect();
@@ -128,14 +146,12 @@ impl Projections {
     /// checkpoint in one transaction, then catches up again. Returns once the reset is done;
     /// from then on `wait_for` waits for the rebuilt model.
     pub async fn rebuild(&self, name: &str) -> Result<(), ProjectionError> {
-        let runner = self
-            .runners
-            .iter()
-            .find(|r| r.projection.name() == name)
-            .ok_or_else(|| ProjectionError::Unknown(name.to_owned()))?;
+        let runner =
+            self.runners.iter().find(|r| r.name == name).ok_or_else(|| ProjectionError::Unknown(name.to_owned()))?;
         let stopped = || ProjectionError::Unavailable(name.to_owned());
+        let control = runner.control.as_ref().ok_or_else(stopped)?;
         let (reply, done) = oneshot::channel();
-        runner.control.send(Control::Rebuild(reply)).await.map_err(|_| stopped())?;
+        control.send(Control::Rebuild(reply)).await.map_err(|_| stopped())?;
         done.await.map_err(|_| stopped())?
     }
 }

@@ -1,7 +1,8 @@
 //! `Caller`: the verified bearer token of a Management API request, as an extractor. A handler
 //! that takes a `Caller` cannot run for an unauthenticated request.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -20,7 +21,7 @@ pub struct Caller {
     pub tenant: TenantId,
     pub sub: String,
     pub client_id: String,
-    permissions: HashSet<String>,
+    permissions: Arc<HashSet<String>>,
 }
 
 impl Caller {
@@ -56,6 +57,10 @@ impl FromRequestParts<AppState> for Caller {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::Unauthorized("Missing authentication".into()))?;
         let tenant = TenantId::control_plane();
+        let now = chrono::Utc::now().timestamp();
+        if let Some(caller) = state.verified.get(token, now) {
+            return Ok(caller);
+        }
         let keys = state.keys.for_tenant(&tenant).await.map_err(ApiError::internal)?;
         let claims = verify(&keys, token, &state.urls.issuer(), &state.urls.management_audience())
             .map_err(|err: VerifyError| ApiError::Unauthorized(err.to_string()))?;
@@ -64,6 +69,33 @@ impl FromRequestParts<AppState> for Caller {
         }
         let mut permissions: HashSet<String> = claims.permissions.into_iter().collect();
         permissions.extend(claims.scope.split_whitespace().map(str::to_owned));
-        Ok(Self { tenant, sub: claims.sub, client_id: claims.azp, permissions })
+        let caller = Self { tenant, sub: claims.sub, client_id: claims.azp, permissions: Arc::new(permissions) };
+        state.verified.insert(token, caller.clone(), claims.exp);
+        Ok(caller)
+    }
+}
+
+/// Tokens whose signature, issuer and audience were verified, with when they expire: a
+/// signature check costs tens of microseconds, a lookup well under one. Only the expiry can
+/// change a cached answer, and it is checked on every hit. Bounded: emptied when full.
+#[derive(Debug, Default)]
+pub struct VerifiedTokens {
+    entries: RwLock<HashMap<String, (Caller, i64)>>,
+}
+
+impl VerifiedTokens {
+    const CAPACITY: usize = 10_000;
+
+    fn get(&self, token: &str, now: i64) -> Option<Caller> {
+        let entries = self.entries.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries.get(token).filter(|(_, exp)| *exp > now).map(|(caller, _)| caller.clone())
+    }
+
+    fn insert(&self, token: &str, caller: Caller, exp: i64) {
+        let mut entries = self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() >= Self::CAPACITY {
+            entries.clear();
+        }
+        entries.insert(token.to_owned(), (caller, exp));
     }
 }

@@ -6,6 +6,6 @@ pub mod keys;
 pub mod scopes;
 pub mod tokens;
 
-pub use caller::Caller;
+pub use caller::{Caller, VerifiedTokens};
 pub use keys::KeyRing;
 pub use tokens::AccessClaims;

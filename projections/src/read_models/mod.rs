@@ -3,6 +3,7 @@
 
 pub mod clients;
 pub mod resource_servers;
+pub mod role_permissions;
 pub mod roles;
 pub mod tenants;
 

@@ -116,7 +116,7 @@ impl From<&domain::role::RoleState> for RoleView {
     }
 }
 
-/// A role's permission as `GET /roles/{id}/permissions` lists it.
+/// A role's permission as `GET /roles/{id}/permissions` lists it (from [`super::role_permissions`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RolePermissionView {
@@ -159,54 +159,4 @@ pub async fn list(
             .fetch_one(pool)
             .await?;
     Ok(Listed { items, total: total as u64 })
-}
-
-/// The role's permissions with their resource server's name and the scope's description;
-/// permissions of a resource server that no longer exists are not listed.
-pub async fn permissions(
-    pool: &AnyPool,
-    tenant: &TenantId,
-    role_id: &str,
-    page: Page,
-) -> Result<Listed<RolePermissionView>, sqlx::Error> {
-    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-        "SELECT p.resource_server_identifier, p.permission_name, r.name, r.scopes \
-         FROM role_permissions p JOIN resource_servers r \
-           ON r.tenant_id = p.tenant_id AND r.identifier = p.resource_server_identifier \
-         WHERE p.tenant_id = $1 AND p.role_id = $2 \
-         ORDER BY p.resource_server_identifier, p.permission_name LIMIT $3 OFFSET $4",
-    )
-    .bind(tenant.as_str())
-    .bind(role_id)
-    .bind(page.limit())
-    .bind(page.offset())
-    .fetch_all(pool)
-    .await?;
-    let items = rows
-        .into_iter()
-        .map(|(identifier, permission_name, resource_server_name, scopes)| {
-            let description = scope_description(&scopes, &permission_name);
-            RolePermissionView {
-                resource_server_identifier: identifier,
-                permission_name,
-                resource_server_name,
-                description,
-            }
-        })
-        .collect();
-    let total: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM role_permissions p JOIN resource_servers r \
-           ON r.tenant_id = p.tenant_id AND r.identifier = p.resource_server_identifier \
-         WHERE p.tenant_id = $1 AND p.role_id = $2",
-    )
-    .bind(tenant.as_str())
-    .bind(role_id)
-    .fetch_one(pool)
-    .await?;
-    Ok(Listed { items, total: total as u64 })
-}
-
-fn scope_description(scopes_json: &str, value: &str) -> String {
-    let scopes: Vec<domain::resource_server::Scope> = serde_json::from_str(scopes_json).unwrap_or_default();
-    scopes.into_iter().find(|s| s.value == value).map(|s| s.description).unwrap_or_default()
 }

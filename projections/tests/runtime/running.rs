@@ -116,4 +116,15 @@ async fn a_projection_reading_some_types_still_advances_past_the_others(db: Test
     projections.wait_for(6, WAIT).await.unwrap();
     assert_eq!(counting.applied(&db).await, 1);
     assert_eq!(projections.status()[0].checkpoint, 6);
+    // Skipping ignored events writes nothing: the stored checkpoint stays where the last
+    // applied batch left it, and catches up with the next batch it applies.
+    let stored = || async {
+        let sql = "SELECT position FROM projection_checkpoints WHERE name = 'roles.v1'";
+        eventstore::sqlx::query_scalar::<_, i64>(sql).fetch_one(&db.pool).await.unwrap()
+    };
+    assert_eq!(stored().await, 1);
+    let live = append(&db, "r2", "role.created", json!({})).await;
+    projections.wait_for(live, WAIT).await.unwrap();
+    assert_eq!(stored().await, 7);
+    assert_eq!(counting.applied(&db).await, 2);
 }

@@ -194,10 +194,7 @@ pub(crate) async fn list_permissions(
 ) -> Result<Json<Value>, ApiError> {
     caller.require("read:roles")?;
     let page = paging.page()?;
-    if roles::get(&state.db.pool, &caller.tenant, &id).await?.is_none() {
-        return Err(role_not_found());
-    }
-    let listed = roles::permissions(&state.db.pool, &caller.tenant, &id, page).await?;
+    let listed = state.role_permissions.list(&caller.tenant, &id, page).ok_or_else(role_not_found)?;
     envelope("permissions", &paging, page, listed)
 }
 

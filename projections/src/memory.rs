@@ -1,0 +1,91 @@
+//! Read models held in memory, for the hot read paths: rebuilt from the log when the process
+//! starts, then kept live by a runner like any other projection, and counted by `wait_for`.
+//!
+//! They have no checkpoint row and no transaction: applying an event is a change to a map
+//! under a lock, and the process that holds the map is the only one that reads it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use eventstore::{EventStore, LogQuery, RecordedEvent};
+use tokio::sync::watch;
+
+use crate::ProjectionError;
+use crate::runtime::{Failure, ProjectionStatus, RuntimeOptions};
+
+/// A read model in memory. `apply` must be deterministic and must leave the model unchanged
+/// when it fails, so that a retried event applies once.
+pub trait MemoryProjection: Send + Sync + 'static {
+    fn name(&self) -> &str;
+
+    /// The event types `apply` needs; the runner reads only these. Empty means all.
+    fn event_types(&self) -> &[&str];
+
+    fn apply(&self, event: &RecordedEvent) -> Result<(), ProjectionError>;
+}
+
+pub(crate) async fn run(
+    projection: Arc<dyn MemoryProjection>,
+    store: EventStore,
+    options: RuntimeOptions,
+    status: watch::Sender<ProjectionStatus>,
+) {
+    let mut checkpoint = 0;
+    let mut attempts = 0u32;
+    let mut head = store.watch_head();
+    loop {
+        let known_head = *head.borrow_and_update();
+        if known_head <= checkpoint {
+            if head.changed().await.is_err() {
+                return;
+            }
+            continue;
+        }
+        let mut query = LogQuery::after(checkpoint).up_to(known_head).limit(options.batch_size);
+        if !projection.event_types().is_empty() {
+            query = query.types(projection.event_types().iter().copied());
+        }
+        let failure = match store.read(&query).await {
+            Ok(events) => {
+                let target = match events.last() {
+                    Some(last) if events.len() >= options.batch_size => last.position,
+                    _ => known_head,
+                };
+                let mut failed = None;
+                for event in &events {
+                    if let Err(error) = projection.apply(event) {
+                        failed = Some((Some(event.position), error));
+                        break;
+                    }
+                    checkpoint = event.position;
+                }
+                if failed.is_none() {
+                    checkpoint = target;
+                }
+                failed
+            }
+            Err(error) => Some((None, error.into())),
+        };
+        match failure {
+            None => {
+                attempts = 0;
+                status.send_modify(|s| {
+                    s.checkpoint = checkpoint;
+                    s.failure = None;
+                });
+            }
+            Some((position, error)) => {
+                attempts += 1;
+                let message = error.to_string();
+                tracing::error!(projection = projection.name(), position, attempts, error = %message, "projection failed; retrying");
+                status.send_modify(|s| {
+                    s.checkpoint = checkpoint;
+                    s.failure = Some(Failure { position, error: message, attempts });
+                });
+                let doublings = attempts.saturating_sub(1).min(16);
+                let backoff: Duration = (options.retry_initial * 2u32.pow(doublings)).min(options.retry_max);
+                tokio::time::sleep(backoff).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Roles' permissions in memory: what `GET /roles/{id}/permissions` answers from, and the seed
+//! of the token-claims model. Holds, per tenant, each role's name and permissions and each
+//! resource server's name and scope descriptions.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::RwLock;
+
+use domain::resource_server::ResourceServerEvent;
+use domain::role::RoleEvent;
+use domain::{Permission, TenantId};
+use eventstore::RecordedEvent;
+
+use super::roles::RolePermissionView;
+use super::{Listed, Page, decode};
+use crate::{MemoryProjection, ProjectionError};
+
+#[derive(Debug, Default)]
+pub struct RolePermissions {
+    state: RwLock<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    roles: HashMap<(TenantId, String), BTreeSet<Permission>>,
+    /// (tenant, identifier) → (name, scope value → description)
+    apis: HashMap<(TenantId, String), (String, HashMap<String, String>)>,
+}
+
+impl MemoryProjection for RolePermissions {
+    fn name(&self) -> &str {
+        "role_permissions.memory"
+    }
+
+    fn event_types(&self) -> &[&str] {
+        &[
+            "role.created",
+            "role.permissions_added",
+            "role.permissions_removed",
+            "role.deleted",
+            "resource_server.created",
+            "resource_server.updated",
+            "resource_server.deleted",
+        ]
+    }
+
+    fn apply(&self, event: &RecordedEvent) -> Result<(), ProjectionError> {
+        let tenant = event.tenant_id.clone();
+        // Decode before locking: a bad payload changes nothing.
+        if event.event_type.starts_with("resource_server.") {
+            let decoded = decode::<ResourceServerEvent>(event)?;
+            let mut state = self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            match decoded {
+                ResourceServerEvent::Created(f) | ResourceServerEvent::Updated(f) => {
+                    let scopes = f.scopes.into_iter().map(|s| (s.value, s.description)).collect();
+                    state.apis.insert((tenant, f.identifier), (f.name, scopes));
+                }
+                ResourceServerEvent::Deleted { identifier, .. } => {
+                    state.apis.remove(&(tenant, identifier));
+                }
+            }
+            return Ok(());
+        }
+        let decoded = decode::<RoleEvent>(event)?;
+        let mut state = self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match decoded {
+            RoleEvent::Created { id, .. } => {
+                state.roles.insert((tenant, id), BTreeSet::new());
+            }
+            RoleEvent::PermissionsAdded { id, permissions } => {
+                state.roles.entry((tenant, id)).or_default().extend(permissions);
+            }
+            RoleEvent::PermissionsRemoved { id, permissions } => {
+                if let Some(held) = state.roles.get_mut(&(tenant, id)) {
+                    for permission in &permissions {
+                        held.remove(permission);
+                    }
+                }
+            }
+            RoleEvent::Deleted { id, .. } => {
+                state.roles.remove(&(tenant, id));
+            }
+            RoleEvent::Updated { .. } => {}
+        }
+        Ok(())
+    }
+}
+
+impl RolePermissions {
+    /// The role's permissions in (identifier, name) order, with their resource server's name and
+    /// the scope's description; `None` when the role does not exist. Permissions of a resource
+    /// server that no longer exists are not listed, as in the SQL model.
+    pub fn list(&self, tenant: &TenantId, role_id: &str, page: Page) -> Option<Listed<RolePermissionView>> {
+        let state = self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let held = state.roles.get(&(tenant.clone(), role_id.to_owned()))?;
+        let mut total = 0;
+        let mut items = Vec::new();
+        let skip = usize::try_from(page.offset()).unwrap_or(usize::MAX);
+        let take = usize::try_from(page.limit()).unwrap_or(usize::MAX);
+        for permission in held {
+            let Some((api_name, scopes)) =
+                state.apis.get(&(tenant.clone(), permission.resource_server_identifier.clone()))
+            else {
+                continue;
+            };
+            if total >= skip && items.len() < take {
+                items.push(RolePermissionView {
+                    resource_server_identifier: permission.resource_server_identifier.clone(),
+                    permission_name: permission.permission_name.clone(),
+                    resource_server_name: api_name.clone(),
+                    description: scopes.get(&permission.permission_name).cloned().unwrap_or_default(),
+                });
+            }
+            total += 1;
+        }
+        Some(Listed { items, total: total as u64 })
+    }
+}
