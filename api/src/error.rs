@@ -71,6 +71,14 @@ impl ApiError {
         Self::NotFound { message: message.into(), code: "inexistent_resource" }
     }
 
+    /// A command's refusal, with the entity's own 404 (Auth0's message and error code for it).
+    pub fn from_command(err: CommandError, not_found: fn() -> Self) -> Self {
+        match Self::from(err) {
+            Self::NotFound { .. } => not_found(),
+            other => other,
+        }
+    }
+
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         Self::Internal(cause.to_string())
     }

@@ -55,13 +55,6 @@ fn not_found() -> ApiError {
     ApiError::NotFound { message: "The resource server does not exist.".into(), code: "inexistent_resource_server" }
 }
 
-fn resource_server_error(err: commands::CommandError) -> ApiError {
-    match ApiError::from(err) {
-        ApiError::NotFound { .. } => not_found(),
-        other => other,
-    }
-}
-
 fn answer(status: StatusCode, committed: Committed<ResourceServer>, with_body: bool) -> Written<ResourceServerView> {
     let body = if with_body { committed.state.live().map(ResourceServerView::from) } else { None };
     Written { status, position: committed.position, replayed: committed.replayed, body }
@@ -160,8 +153,11 @@ pub(crate) async fn update(
         allow_offline_access: body.allow_offline_access,
         skip_consent_for_verifiable_first_party_clients: body.skip_consent_for_verifiable_first_party_clients,
     };
-    let committed =
-        state.commands.update_resource_server(&command.context, &id, changes).await.map_err(resource_server_error)?;
+    let committed = state
+        .commands
+        .update_resource_server(&command.context, &id, changes)
+        .await
+        .map_err(|e| ApiError::from_command(e, not_found))?;
     state.visible(committed.position).await?;
     Ok(answer(StatusCode::OK, committed, true))
 }
@@ -180,8 +176,11 @@ pub(crate) async fn delete(
     command: Command<IgnoredAny>,
 ) -> Result<Written<ResourceServerView>, ApiError> {
     command.caller.require("delete:resource_servers")?;
-    let committed =
-        state.commands.delete_resource_server(&command.context, &id).await.map_err(resource_server_error)?;
+    let committed = state
+        .commands
+        .delete_resource_server(&command.context, &id)
+        .await
+        .map_err(|e| ApiError::from_command(e, not_found))?;
     state.visible(committed.position).await?;
     Ok(answer(StatusCode::OK, committed, false))
 }

@@ -153,7 +153,11 @@ pub(crate) async fn update(
 ) -> Result<Written<RoleView>, ApiError> {
     command.caller.require("update:roles")?;
     let changes = RoleChanges { name: command.body.name, description: command.body.description };
-    let committed = state.commands.update_role(&command.context, &id, changes).await.map_err(role_error)?;
+    let committed = state
+        .commands
+        .update_role(&command.context, &id, changes)
+        .await
+        .map_err(|e| ApiError::from_command(e, role_not_found))?;
     state.visible(committed.position).await?;
     Ok(answer(StatusCode::OK, committed, true))
 }
@@ -172,7 +176,11 @@ pub(crate) async fn delete(
     command: Command<IgnoredAny>,
 ) -> Result<Written<RoleView>, ApiError> {
     command.caller.require("delete:roles")?;
-    let committed = state.commands.delete_role(&command.context, &id).await.map_err(role_error)?;
+    let committed = state
+        .commands
+        .delete_role(&command.context, &id)
+        .await
+        .map_err(|e| ApiError::from_command(e, role_not_found))?;
     state.visible(committed.position).await?;
     Ok(answer(StatusCode::OK, committed, false))
 }
@@ -217,7 +225,7 @@ pub(crate) async fn add_permissions(
         .commands
         .add_role_permissions(&command.context, &id, command.body.permissions)
         .await
-        .map_err(role_error)?;
+        .map_err(|e| ApiError::from_command(e, role_not_found))?;
     state.visible(committed.position).await?;
     Ok(answer(StatusCode::CREATED, committed, false))
 }
@@ -241,15 +249,7 @@ pub(crate) async fn remove_permissions(
         .commands
         .remove_role_permissions(&command.context, &id, command.body.permissions)
         .await
-        .map_err(role_error)?;
+        .map_err(|e| ApiError::from_command(e, role_not_found))?;
     state.visible(committed.position).await?;
     Ok(answer(StatusCode::OK, committed, false))
-}
-
-/// Auth0's 404 for a role, with its error code.
-fn role_error(err: commands::CommandError) -> ApiError {
-    match ApiError::from(err) {
-        ApiError::NotFound { .. } => role_not_found(),
-        other => other,
-    }
 }

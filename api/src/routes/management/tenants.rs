@@ -60,13 +60,6 @@ fn tenant_id(id: &str) -> Result<TenantId, ApiError> {
     TenantId::parse(id).map_err(|_| not_found())
 }
 
-fn tenant_error(err: commands::CommandError) -> ApiError {
-    match ApiError::from(err) {
-        ApiError::NotFound { .. } => not_found(),
-        other => other,
-    }
-}
-
 fn answer(status: StatusCode, committed: Committed<Tenant>, with_body: bool) -> Written<TenantView> {
     let body = if with_body { committed.state.live().map(TenantView::from) } else { None };
     Written { status, position: committed.position, replayed: committed.replayed, body }
@@ -154,7 +147,7 @@ pub(crate) async fn update(
         .commands
         .update_tenant(&command.context, &id, command.body.name, command.body.friendly_name)
         .await
-        .map_err(tenant_error)?;
+        .map_err(|e| ApiError::from_command(e, not_found))?;
     state.visible(committed.position).await?;
     Ok(answer(StatusCode::OK, committed, true))
 }
@@ -174,7 +167,8 @@ pub(crate) async fn delete(
 ) -> Result<Written<TenantView>, ApiError> {
     control_plane_only(&command.caller, "delete:tenants")?;
     let id = tenant_id(&id)?;
-    let committed = state.commands.delete_tenant(&command.context, &id).await.map_err(tenant_error)?;
+    let committed =
+        state.commands.delete_tenant(&command.context, &id).await.map_err(|e| ApiError::from_command(e, not_found))?;
     state.visible(committed.position).await?;
     Ok(answer(StatusCode::OK, committed, false))
 }
