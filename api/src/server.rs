@@ -14,6 +14,10 @@ use crate::bootstrap::{Report, bootstrap};
 use crate::config::{ServeConfig, Urls};
 use crate::secrets::KeyError;
 
+/// How long a start waits for the read models to show the bootstrap, so the printed
+/// credentials work as soon as the server listens. Generous: it runs once, on an empty log.
+const BOOTSTRAP_CATCH_UP: std::time::Duration = std::time::Duration::from_secs(60);
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error("cannot open the database: {0}")]
@@ -59,7 +63,7 @@ impl Server {
         let report =
             bootstrap(&state.commands, &state.master_key, &state.urls, &state.config.instance.bootstrap).await?;
         if let Some(position) = report.position {
-            state.projections.wait_for(position, state.config.consistency_timeout()).await?;
+            state.projections.wait_for(position, BOOTSTRAP_CATCH_UP).await?;
         }
         Ok(Self { listener, state, bootstrap: report.created.then_some(report) })
     }

@@ -15,6 +15,8 @@ eventstore::backend_tests!(
     an_idempotency_key_reused_with_another_body_is_a_422,
     role_lists_page_filter_and_count,
     a_missing_role_is_a_404_in_the_error_shape,
+    concurrent_creates_of_one_name_leave_exactly_one_role,
+    a_change_not_readable_in_time_is_a_503_naming_its_position,
 );
 
 pub async fn create_api(app: &TestApp, identifier: &str, scopes: &[&str]) -> Value {
@@ -212,4 +214,38 @@ async fn a_missing_role_is_a_404_in_the_error_shape(db: TestDatabase) {
     error_of(app.api(Method::PATCH, "/roles/rol_nope", Some(json!({ "name": "x" }))).await, 404).await;
     error_of(app.api(Method::GET, "/roles/rol_nope/permissions", None).await, 404).await;
     assert_eq!(app.head().await, head);
+}
+
+async fn concurrent_creates_of_one_name_leave_exactly_one_role(db: TestDatabase) {
+    let app = TestApp::start(db).await;
+    let token = app.token().await;
+    let head = app.head().await;
+    let creates = (0..12).map(|i| {
+        let name = if i % 2 == 0 { "Admin" } else { "ADMIN" };
+        app.api_with(Method::POST, "/roles", Some(json!({ "name": name })), &token)
+    });
+    let statuses: Vec<u16> = futures::future::join_all(creates).await.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 11, "{statuses:?}");
+    assert_eq!(app.head().await, head + 1, "one role.created, nothing else");
+    assert_eq!(json_of(app.api(Method::GET, "/roles", None).await, 200).await.as_array().unwrap().len(), 1);
+}
+
+async fn a_change_not_readable_in_time_is_a_503_naming_its_position(db: TestDatabase) {
+    // No time at all for the projections: a create is committed before they can apply it.
+    let app = TestApp::start_with(db, |config| config.consistency_timeout_ms = 0).await;
+    let mut answered = None;
+    // A runner could, in principle, apply the event before the handler looks; try a few.
+    for i in 0..5 {
+        let response = app.api(Method::POST, "/roles", Some(json!({ "name": format!("late-{i}") }))).await;
+        if response.status() == 503 {
+            answered = Some(response);
+            break;
+        }
+    }
+    let response = answered.expect("a 503 when the read models cannot catch up in time");
+    let position: u64 = response.headers()["x-tenancy-position"].to_str().unwrap().parse().unwrap();
+    let message = error_of(response, 503).await;
+    assert!(message.contains(&format!("position {position}")), "{message}");
+    assert!(app.head().await >= position, "the change itself was committed");
 }
