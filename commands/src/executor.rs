@@ -60,6 +60,16 @@ async fn load_up_to<A: Aggregate>(
     Ok(loaded)
 }
 
+/// Where a command's aggregate state comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// Fold the aggregate's stream from the log.
+    Log,
+    /// The stream id was just generated for this command, so there is nothing to read; the
+    /// append's "no stream" expectation still refuses a collision.
+    Fresh,
+}
+
 /// What a command writes besides its own stream's events.
 #[derive(Debug, Default)]
 pub(crate) struct Extra {
@@ -76,14 +86,17 @@ pub(crate) async fn execute<A: Aggregate>(
     store: &EventStore,
     ctx: &Context,
     stream_tenant: &TenantId,
-    stream: &str,
+    (stream, source): (&str, Source),
     decide: impl FnOnce(&A) -> Result<Vec<A::Event>, CommandError>,
     extra: impl FnOnce(&A, &[A::Event]) -> Extra,
 ) -> Result<Committed<A>, CommandError> {
     if let Some(record) = previous_result(store, ctx).await? {
         return replay(store, &record).await;
     }
-    let loaded = load::<A>(store, stream_tenant, stream).await?;
+    let loaded = match source {
+        Source::Log => load::<A>(store, stream_tenant, stream).await?,
+        Source::Fresh => Loaded { state: A::default(), version: 0, position: 0 },
+    };
     let events = decide(&loaded.state)?;
     if events.is_empty() {
         return Ok(Committed { position: loaded.position, state: loaded.state, replayed: false });

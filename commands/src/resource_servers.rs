@@ -7,7 +7,7 @@ use domain::resource_server::{
 use domain::{Aggregate, TenantId};
 use eventstore::UniqueChange;
 
-use crate::executor::{Extra, execute};
+use crate::executor::{Extra, Source, execute};
 use crate::streams::{self, RESOURCE_SERVER_IDENTIFIER};
 use crate::{CommandError, Commands, Committed, Context, ids};
 
@@ -49,7 +49,7 @@ impl Commands {
     ) -> Result<Committed<ResourceServer>, CommandError> {
         let fields = input.into_fields(ids::new_resource_server_id(), false);
         let stream = streams::resource_server(&ctx.tenant, &fields.id);
-        self.run_resource_server(ctx, &stream, ResourceServerCommand::Create(fields)).await
+        self.run_resource_server(ctx, (&stream, Source::Fresh), ResourceServerCommand::Create(fields)).await
     }
 
     /// `id` is the resource server's id or its identifier, as Auth0 accepts both.
@@ -60,7 +60,7 @@ impl Commands {
         changes: ResourceServerChanges,
     ) -> Result<Committed<ResourceServer>, CommandError> {
         let stream = self.resource_server_stream(&ctx.tenant, id).await?;
-        self.run_resource_server(ctx, &stream, ResourceServerCommand::Update(changes)).await
+        self.run_resource_server(ctx, (&stream, Source::Log), ResourceServerCommand::Update(changes)).await
     }
 
     pub async fn delete_resource_server(
@@ -69,7 +69,7 @@ impl Commands {
         id: &str,
     ) -> Result<Committed<ResourceServer>, CommandError> {
         let stream = self.resource_server_stream(&ctx.tenant, id).await?;
-        self.run_resource_server(ctx, &stream, ResourceServerCommand::Delete).await
+        self.run_resource_server(ctx, (&stream, Source::Log), ResourceServerCommand::Delete).await
     }
 
     /// The stream of the resource server with this identifier, else the one with this id.
@@ -83,7 +83,7 @@ impl Commands {
     async fn run_resource_server(
         &self,
         ctx: &Context,
-        stream: &str,
+        (stream, source): (&str, Source),
         command: ResourceServerCommand,
     ) -> Result<Committed<ResourceServer>, CommandError> {
         let tenant = ctx.tenant.clone();
@@ -92,7 +92,7 @@ impl Commands {
             &self.store,
             ctx,
             &ctx.tenant,
-            stream,
+            (stream, source),
             |state: &ResourceServer| state.decide(command).map_err(CommandError::rejected),
             |_, events| Extra { unique: identifier_changes(&tenant, &owner, events), guards: Vec::new() },
         )

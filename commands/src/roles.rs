@@ -7,7 +7,7 @@ use domain::role::{Role, RoleCommand, RoleEvent};
 use domain::{Aggregate, Permission, TenantId};
 use eventstore::{StreamWrite, UniqueChange};
 
-use crate::executor::{Extra, execute, load};
+use crate::executor::{Extra, Source, execute, load};
 use crate::streams::{self, RESOURCE_SERVER_IDENTIFIER, ROLE_NAME, role_name_key};
 use crate::{CommandError, Commands, Committed, Context, ids};
 
@@ -28,7 +28,7 @@ impl Commands {
         let id = ids::new_role_id();
         let stream = streams::role(&ctx.tenant, &id);
         let command = RoleCommand::Create { id, name, description };
-        self.run_role(ctx, &stream, command, Vec::new()).await
+        self.run_role(ctx, (&stream, Source::Fresh), command, Vec::new()).await
     }
 
     pub async fn update_role(
@@ -38,11 +38,11 @@ impl Commands {
         changes: RoleChanges,
     ) -> Result<Committed<Role>, CommandError> {
         let command = RoleCommand::Update { name: changes.name, description: changes.description };
-        self.run_role(ctx, &streams::role(&ctx.tenant, id), command, Vec::new()).await
+        self.run_role(ctx, (&streams::role(&ctx.tenant, id), Source::Log), command, Vec::new()).await
     }
 
     pub async fn delete_role(&self, ctx: &Context, id: &str) -> Result<Committed<Role>, CommandError> {
-        self.run_role(ctx, &streams::role(&ctx.tenant, id), RoleCommand::Delete, Vec::new()).await
+        self.run_role(ctx, (&streams::role(&ctx.tenant, id), Source::Log), RoleCommand::Delete, Vec::new()).await
     }
 
     /// Every permission must name a scope that exists on its resource server now; the append
@@ -55,7 +55,13 @@ impl Commands {
         permissions: Vec<Permission>,
     ) -> Result<Committed<Role>, CommandError> {
         let guards = self.check_scopes_exist(&ctx.tenant, &permissions).await?;
-        self.run_role(ctx, &streams::role(&ctx.tenant, id), RoleCommand::AddPermissions { permissions }, guards).await
+        self.run_role(
+            ctx,
+            (&streams::role(&ctx.tenant, id), Source::Log),
+            RoleCommand::AddPermissions { permissions },
+            guards,
+        )
+        .await
     }
 
     pub async fn remove_role_permissions(
@@ -64,14 +70,19 @@ impl Commands {
         id: &str,
         permissions: Vec<Permission>,
     ) -> Result<Committed<Role>, CommandError> {
-        self.run_role(ctx, &streams::role(&ctx.tenant, id), RoleCommand::RemovePermissions { permissions }, Vec::new())
-            .await
+        self.run_role(
+            ctx,
+            (&streams::role(&ctx.tenant, id), Source::Log),
+            RoleCommand::RemovePermissions { permissions },
+            Vec::new(),
+        )
+        .await
     }
 
     async fn run_role(
         &self,
         ctx: &Context,
-        stream: &str,
+        (stream, source): (&str, Source),
         command: RoleCommand,
         guards: Vec<StreamWrite>,
     ) -> Result<Committed<Role>, CommandError> {
@@ -81,7 +92,7 @@ impl Commands {
             &self.store,
             ctx,
             &ctx.tenant,
-            stream,
+            (stream, source),
             |state: &Role| state.decide(command).map_err(CommandError::rejected),
             |state, events| Extra { unique: name_changes(&tenant, &owner, state, events), guards },
         )

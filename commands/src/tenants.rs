@@ -7,7 +7,7 @@
 use domain::tenant::{Tenant, TenantCommand, TenantFields};
 use domain::{Aggregate, TenantId};
 
-use crate::executor::{Extra, execute};
+use crate::executor::{Extra, Source, execute};
 use crate::{CommandError, Commands, Committed, Context, streams};
 
 #[derive(Debug, Clone)]
@@ -49,7 +49,7 @@ impl Commands {
             &self.store,
             ctx,
             id,
-            &streams::tenant(id),
+            (&streams::tenant(id), Source::Log),
             |state: &Tenant| state.decide(command).map_err(CommandError::rejected),
             |_, _| Extra::default(),
         )

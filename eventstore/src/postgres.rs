@@ -234,10 +234,13 @@ async fn snapshot(tx: &mut Transaction<'static, Postgres>, lookups: &Lookups) ->
             scopes.push(key.scope.as_str());
             values.push(key.value.as_str());
         }
-        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-            "SELECT u.tenant_id, u.scope, u.value, u.owner FROM unique_keys u \
-             JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(tenant_id, scope, value) \
-               USING (tenant_id, scope, value)",
+        // A correlated subquery per key, not a join: the planner guesses 100 rows for unnest and
+        // would hash the whole table; this is one primary-key probe per key.
+        let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT k.tenant_id, k.scope, k.value, \
+                    (SELECT u.owner FROM unique_keys u \
+                      WHERE u.tenant_id = k.tenant_id AND u.scope = k.scope AND u.value = k.value) \
+             FROM unnest($1::text[], $2::text[], $3::text[]) AS k(tenant_id, scope, value)",
         )
         .bind(tenants)
         .bind(scopes)
@@ -245,7 +248,7 @@ async fn snapshot(tx: &mut Transaction<'static, Postgres>, lookups: &Lookups) ->
         .fetch_all(&mut **tx)
         .await?;
         for (tenant, scope, value, owner) in rows {
-            if let Ok(tenant_id) = TenantId::parse(tenant) {
+            if let (Ok(tenant_id), Some(owner)) = (TenantId::parse(tenant), owner) {
                 owners.insert(UniqueKey { tenant_id, scope, value }, owner);
             }
         }
@@ -256,8 +259,11 @@ async fn snapshot(tx: &mut Transaction<'static, Postgres>, lookups: &Lookups) ->
         let (tenants, keys): (Vec<&str>, Vec<&str>) =
             lookups.idempotency.iter().map(|k| (k.tenant_id.as_str(), k.key.as_str())).unzip();
         let rows: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
-            "SELECT i.tenant_id, i.key, i.fingerprint, i.first_position, i.last_position FROM idempotency_keys i \
-             JOIN unnest($1::text[], $2::text[]) AS k(tenant_id, key) USING (tenant_id, key)",
+            // LATERAL: one primary-key probe per key (see the unique keys above).
+            "SELECT i.tenant_id, i.key, i.fingerprint, i.first_position, i.last_position \
+             FROM unnest($1::text[], $2::text[]) AS k(tenant_id, key) \
+             JOIN LATERAL (SELECT * FROM idempotency_keys x WHERE x.tenant_id = k.tenant_id AND x.key = k.key) i \
+               ON true",
         )
         .bind(tenants)
         .bind(keys)
@@ -314,16 +320,15 @@ async fn write_unique(
     changes: &[(UniqueKey, Option<String>)],
 ) -> Result<(), StoreError> {
     let (held, freed): (Vec<_>, Vec<_>) = changes.iter().partition(|(_, owner)| owner.is_some());
-    if !freed.is_empty() {
-        sqlx::query(
-            "DELETE FROM unique_keys u USING unnest($1::text[], $2::text[], $3::text[]) AS k(tenant_id, scope, value) \
-             WHERE u.tenant_id = k.tenant_id AND u.scope = k.scope AND u.value = k.value",
-        )
-        .bind(freed.iter().map(|(k, _)| k.tenant_id.as_str()).collect::<Vec<_>>())
-        .bind(freed.iter().map(|(k, _)| k.scope.as_str()).collect::<Vec<_>>())
-        .bind(freed.iter().map(|(k, _)| k.value.as_str()).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
+    // One primary-key delete per freed value: releases are rare (deletes, renames), and a join
+    // with unnest could be planned as a scan of the whole table.
+    for (key, _) in freed {
+        sqlx::query("DELETE FROM unique_keys WHERE tenant_id = $1 AND scope = $2 AND value = $3")
+            .bind(key.tenant_id.as_str())
+            .bind(key.scope.as_str())
+            .bind(key.value.as_str())
+            .execute(&mut **tx)
+            .await?;
     }
     if !held.is_empty() {
         sqlx::query(
