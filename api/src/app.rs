@@ -9,7 +9,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use commands::Commands;
-use eventstore::Database;
+use eventstore::{Database, Vault};
 use projections::Projections;
 use projections::read_models::role_permissions::RolePermissions;
 use tower_http::trace::TraceLayer;
@@ -32,6 +32,8 @@ pub struct AppState {
     pub role_permissions: Arc<RolePermissions>,
     pub verified: Arc<VerifiedTokens>,
     pub master_key: MasterKey,
+    /// Seals and opens personal data with each person's data key.
+    pub vault: Arc<Vault>,
     pub urls: Arc<Urls>,
     pub metrics: Arc<Metrics>,
     pub config: Arc<ServeConfig>,
@@ -53,6 +55,7 @@ impl AppState {
             keys: Arc::new(KeyRing::new(db.pool.clone(), master_key.clone())),
             verified: Arc::new(VerifiedTokens::default()),
             role_permissions,
+            vault: Arc::new(Vault::new(db.pool.clone(), master_key.clone())),
             master_key,
             urls: Arc::new(urls),
             db,

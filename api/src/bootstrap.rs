@@ -1,16 +1,31 @@
-//! Bootstrap of a fresh database: the control plane, the Management API and a management
-//! client with every Management API permission. Run by the first `serve` and by
-//! `tenancy bootstrap`; a second run changes nothing and says so.
+//! Bootstrap of a fresh database: the control plane, the Management API, a management client
+//! with every Management API permission and a first administrator. Run by the first `serve`
+//! and by `tenancy bootstrap`; a second run changes nothing and says so.
 
-use commands::{Bootstrap, BootstrapOutcome, CommandError, Commands};
+use commands::{Bootstrap, BootstrapAdmin, BootstrapOutcome, CommandError, Commands};
 use domain::TenantId;
 use domain::resource_server::Scope;
-use eventstore::{Actor, Metadata};
+use eventstore::{Actor, MasterKey, Metadata, Vault, VaultError};
 use serde_json::{Value, json};
 
 use crate::auth::scopes::MANAGEMENT_SCOPES;
 use crate::config::{BootstrapArgs, Urls};
-use crate::secrets::MasterKey;
+use crate::passwords::{self, PasswordError};
+
+/// The administrator's address when none is configured.
+pub const DEFAULT_ADMIN_EMAIL: &str = "admin@tenancy.local";
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    #[error("the administrator's password: {0}")]
+    Password(#[from] PasswordError),
+    #[error("the administrator's email cannot be sealed: {0}")]
+    Vault(#[from] VaultError),
+    #[error("the administrator's email {0:?} is not an email address")]
+    Email(String),
+}
 
 /// The outcome, as the JSON object `tenancy bootstrap` prints.
 #[derive(Debug)]
@@ -24,13 +39,33 @@ pub struct Report {
 pub async fn bootstrap(
     commands: &Commands,
     master_key: &MasterKey,
+    vault: &Vault,
     urls: &Urls,
     args: &BootstrapArgs,
-) -> Result<Report, CommandError> {
+) -> Result<Report, BootstrapError> {
+    let mut json = json!({
+        "tenant_id": TenantId::CONTROL_PLANE,
+        "audience": urls.management_audience(),
+        "token_url": urls.token_url(),
+        "issuer": urls.issuer(),
+    });
+    if commands.is_bootstrapped().await? {
+        return Ok(already(json));
+    }
     let client_id = args.client_id.clone().unwrap_or_else(commands::new_client_id);
-    let (client_secret, generated) = match &args.client_secret {
-        Some(secret) => (secret.expose().to_owned(), false),
-        None => (commands::new_client_secret(), true),
+    let (client_secret, secret_generated) = given_or_generated(args.client_secret.as_ref().map(|s| s.expose()), 64);
+    let admin_email = args.admin_email.clone().unwrap_or_else(|| DEFAULT_ADMIN_EMAIL.to_owned());
+    if !looks_like_email(&admin_email) {
+        return Err(BootstrapError::Email(admin_email));
+    }
+    let (admin_password, password_generated) = given_or_generated(args.admin_password.as_ref().map(|s| s.expose()), 24);
+    let cp = TenantId::control_plane();
+    let admin_id = commands::new_user_id();
+    let admin = BootstrapAdmin {
+        email: vault.seal(&cp, &admin_id, &admin_email).await?,
+        email_index: vault.blind_index(&cp, &admin_email.to_lowercase()),
+        password_hash: passwords::hash(admin_password.clone()).await?,
+        user_id: admin_id.clone(),
     };
     let input = Bootstrap {
         audience: urls.management_audience(),
@@ -40,30 +75,46 @@ pub async fn bootstrap(
             .collect(),
         client_id: client_id.clone(),
         client_secret_hash: master_key.hash_client_secret(&client_secret),
+        admin,
         metadata: Metadata {
             actor: Some(Actor { sub: "tenancy|bootstrap".into(), tenant_id: None, client_id: None }),
             ..Metadata::default()
         },
     };
-    let mut json = json!({
-        "tenant_id": TenantId::CONTROL_PLANE,
-        "audience": urls.management_audience(),
-        "token_url": urls.token_url(),
-        "issuer": urls.issuer(),
-    });
     match commands.bootstrap(input).await? {
         BootstrapOutcome::Created { position } => {
             json["bootstrapped"] = json!(true);
             json["client_id"] = json!(client_id);
-            if generated {
+            json["admin_user_id"] = json!(admin_id);
+            json["admin_email"] = json!(admin_email);
+            if secret_generated {
                 json["client_secret"] = json!(client_secret);
+            }
+            if password_generated {
+                json["admin_password"] = json!(admin_password);
             }
             Ok(Report { created: true, position: Some(position), json })
         }
-        BootstrapOutcome::AlreadyBootstrapped => {
-            json["bootstrapped"] = json!(false);
-            json["message"] = json!("This database is already bootstrapped; nothing was changed.");
-            Ok(Report { created: false, position: None, json })
-        }
+        BootstrapOutcome::AlreadyBootstrapped => Ok(already(json)),
     }
+}
+
+fn already(mut json: Value) -> Report {
+    json["bootstrapped"] = json!(false);
+    json["message"] = json!("This database is already bootstrapped; nothing was changed.");
+    Report { created: false, position: None, json }
+}
+
+/// The configured value, or a fresh random one of `len` characters (and whether it was).
+fn given_or_generated(given: Option<&str>, len: usize) -> (String, bool) {
+    match given {
+        Some(value) => (value.to_owned(), false),
+        None => (commands::random_string(len), true),
+    }
+}
+
+/// One `@` with something on both sides and no whitespace: enough to catch a wrong variable.
+fn looks_like_email(value: &str) -> bool {
+    matches!(value.split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.contains('@'))
+        && !value.chars().any(char::is_whitespace)
 }

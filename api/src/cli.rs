@@ -124,8 +124,9 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
             let db = open(&command.instance.database).await?;
             let urls = Urls::new(command.instance.public_url.as_deref(), command.listen);
             let commands = commands::Commands::new(db.store.clone());
+            let vault = eventstore::Vault::new(db.pool.clone(), master_key.clone());
             let report =
-                crate::bootstrap::bootstrap(&commands, &master_key, &urls, &command.instance.bootstrap).await?;
+                crate::bootstrap::bootstrap(&commands, &master_key, &vault, &urls, &command.instance.bootstrap).await?;
             println!("{}", report.json);
             Ok(ExitCode::SUCCESS)
         }

@@ -48,6 +48,12 @@ pub struct BootstrapArgs {
 
     #[arg(long = "bootstrap-client-secret", env = "TENANCY_BOOTSTRAP_CLIENT_SECRET", hide_env_values = true)]
     pub client_secret: Option<Secret>,
+
+    #[arg(long = "bootstrap-admin-email", env = "TENANCY_BOOTSTRAP_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+
+    #[arg(long = "bootstrap-admin-password", env = "TENANCY_BOOTSTRAP_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<Secret>,
 }
 
 /// What identifies this deployment to clients, shared by `serve` and `bootstrap`.

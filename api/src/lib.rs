@@ -13,6 +13,7 @@ pub mod consistency;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod passwords;
 mod routes;
 pub mod secrets;
 pub mod server;

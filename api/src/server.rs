@@ -27,7 +27,7 @@ pub enum StartupError {
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("bootstrap failed: {0}")]
-    Bootstrap(#[from] commands::CommandError),
+    Bootstrap(#[from] crate::bootstrap::BootstrapError),
     #[error("the read models did not catch up after bootstrap: {0}")]
     Projections(#[from] projections::WaitError),
 }
@@ -61,7 +61,8 @@ impl Server {
         let urls = Urls::new(config.instance.public_url.as_deref(), address);
         let state = AppState::new(db, projections, role_permissions, master_key, urls, config);
         let report =
-            bootstrap(&state.commands, &state.master_key, &state.urls, &state.config.instance.bootstrap).await?;
+            bootstrap(&state.commands, &state.master_key, &state.vault, &state.urls, &state.config.instance.bootstrap)
+                .await?;
         if let Some(position) = report.position {
             state.projections.wait_for(position, BOOTSTRAP_CATCH_UP).await?;
         }

@@ -113,7 +113,9 @@ fn bootstrap_prints_credentials_once_and_then_changes_nothing() {
         let output = tenancy()
             .args(["bootstrap", "--database-url", &url, "--public-url", "https://auth.example.com"])
             .env("TENANCY_BOOTSTRAP_CLIENT_ID", "my-client")
+            .env("TENANCY_BOOTSTRAP_ADMIN_EMAIL", "root@example.com")
             .env_remove("TENANCY_BOOTSTRAP_CLIENT_SECRET")
+            .env_remove("TENANCY_BOOTSTRAP_ADMIN_PASSWORD")
             .output()
             .unwrap();
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -125,9 +127,12 @@ fn bootstrap_prints_credentials_once_and_then_changes_nothing() {
     assert_eq!(first["client_secret"].as_str().unwrap().len(), 64, "generated, so printed");
     assert_eq!(first["audience"], "https://auth.example.com/api/v2/");
     assert_eq!(first["token_url"], "https://auth.example.com/oauth/token");
+    assert_eq!(first["admin_email"], "root@example.com");
+    assert_eq!(first["admin_password"].as_str().unwrap().len(), 24, "generated, so printed");
 
     let second = run();
     assert_eq!(second["bootstrapped"], false);
     assert!(second.get("client_secret").is_none());
+    assert!(second.get("admin_password").is_none());
     assert!(second["message"].as_str().unwrap().contains("nothing"));
 }

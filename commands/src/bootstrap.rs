@@ -1,5 +1,6 @@
-//! Bootstrap: the control plane, the Management API as its resource server, and a management
-//! client granted every Management API scope, committed in one append or not at all.
+//! Bootstrap: the control plane, the Management API as its resource server, a management
+//! client granted every Management API scope and a first administrator, committed in one
+//! append or not at all.
 //!
 //! "Already bootstrapped" means the control plane's stream exists; two processes racing to
 //! bootstrap the same database cannot both win, because that stream's expected version is
@@ -7,24 +8,39 @@
 
 use domain::client::{Client, ClientCommand, ClientFields};
 use domain::client_grant::{ClientGrant, ClientGrantCommand, ClientGrantFields};
+use domain::personal::Sealed;
 use domain::resource_server::{ResourceServer, ResourceServerCommand, Scope};
 use domain::tenant::{Tenant, TenantCommand, TenantFields};
+use domain::user::{DEFAULT_CONNECTION, User, UserCommand, UserFields};
 use domain::{Aggregate, TenantId};
-use eventstore::{AppendRequest, ExpectedVersion, Metadata, StoreError, StreamWrite};
+use eventstore::{AppendRequest, ExpectedVersion, Metadata, StoreError, StreamWrite, UniqueChange};
 
 use crate::clients::{client_stream, grant_claim, grant_stream};
 use crate::executor::{load, to_new_event};
 use crate::resource_servers::identifier_changes;
+use crate::streams::USER_EMAIL;
 use crate::{CommandError, Commands, NewResourceServer, ids, streams};
 
-/// What bootstrap creates. The secret arrives hashed: hashing is the caller's (keyed) business.
+/// What bootstrap creates. Secrets arrive hashed and personal data sealed: hashing and
+/// encryption are the caller's (keyed) business.
 #[derive(Debug, Clone)]
 pub struct Bootstrap {
     pub audience: String,
     pub scopes: Vec<Scope>,
     pub client_id: String,
     pub client_secret_hash: String,
+    pub admin: BootstrapAdmin,
     pub metadata: Metadata,
+}
+
+/// The control plane's first administrator.
+#[derive(Debug, Clone)]
+pub struct BootstrapAdmin {
+    pub user_id: String,
+    pub email: Sealed,
+    /// Blind index of the lowercased email, for per-tenant uniqueness.
+    pub email_index: String,
+    pub password_hash: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,10 +50,17 @@ pub enum BootstrapOutcome {
 }
 
 impl Commands {
+    /// Whether the control plane exists, so a caller can skip preparing a bootstrap (hashing a
+    /// password, creating a data key) that would change nothing.
+    pub async fn is_bootstrapped(&self) -> Result<bool, CommandError> {
+        let cp = TenantId::control_plane();
+        Ok(load::<Tenant>(&self.store, &cp, &streams::tenant(&cp)).await?.version > 0)
+    }
+
     pub async fn bootstrap(&self, input: Bootstrap) -> Result<BootstrapOutcome, CommandError> {
         let cp = TenantId::control_plane();
         let tenant_stream = streams::tenant(&cp);
-        if load::<Tenant>(&self.store, &cp, &tenant_stream).await?.version > 0 {
+        if self.is_bootstrapped().await? {
             return Ok(BootstrapOutcome::AlreadyBootstrapped);
         }
         let tenant = Tenant::Absent
@@ -79,6 +102,17 @@ impl Commands {
             .decide(ClientGrantCommand::Create(grant_fields.clone()))
             .map_err(CommandError::rejected)?;
 
+        let admin_stream = streams::user(&cp, &input.admin.user_id);
+        let admin = User::Absent
+            .decide(UserCommand::Create(UserFields {
+                user_id: input.admin.user_id,
+                connection: DEFAULT_CONNECTION.into(),
+                email: input.admin.email,
+                email_verified: true,
+                password_hash: Some(input.admin.password_hash),
+            }))
+            .map_err(CommandError::rejected)?;
+
         let write = |stream: &str, events: Vec<eventstore::NewEvent>| StreamWrite {
             tenant_id: cp.clone(),
             stream_id: stream.to_owned(),
@@ -87,6 +121,12 @@ impl Commands {
         };
         let mut unique = identifier_changes(&cp, &api_stream, &api);
         unique.push(grant_claim(&cp, &grant_stream, &grant_fields));
+        unique.push(UniqueChange::Claim {
+            tenant_id: cp.clone(),
+            scope: USER_EMAIL.into(),
+            value: input.admin.email_index,
+            owner: admin_stream.clone(),
+        });
         let request = AppendRequest {
             tenant_id: cp.clone(),
             streams: vec![
@@ -94,6 +134,7 @@ impl Commands {
                 write(&api_stream, encode_all(&api)?),
                 write(&client_stream, encode_all(&client)?),
                 write(&grant_stream, encode_all(&grant)?),
+                write(&admin_stream, encode_all(&admin)?),
             ],
             unique,
             idempotency: None,

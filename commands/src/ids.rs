@@ -16,6 +16,10 @@ pub fn new_role_id() -> String {
 
 /// 24 lowercase hex characters, like Auth0's resource server ids.
 pub fn new_resource_server_id() -> String {
+    random_hex_24()
+}
+
+fn random_hex_24() -> String {
     let bytes: [u8; 12] = OsRng.r#gen();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -29,6 +33,11 @@ pub fn new_client_id() -> String {
 /// hash is enough to store it.
 pub fn new_client_secret() -> String {
     random_string(64)
+}
+
+/// `auth0|` and 24 hex characters, like the ids of Auth0's database users.
+pub fn new_user_id() -> String {
+    format!("auth0|{}", random_hex_24())
 }
 
 /// `cgr_` and 16 characters, like Auth0's client grant ids.

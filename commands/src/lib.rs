@@ -17,10 +17,10 @@ mod roles;
 mod streams;
 mod tenants;
 
-pub use bootstrap::{Bootstrap, BootstrapOutcome};
+pub use bootstrap::{Bootstrap, BootstrapAdmin, BootstrapOutcome};
 pub use context::{Committed, Context};
 pub use error::CommandError;
-pub use ids::{new_client_id, new_client_secret, random_string};
+pub use ids::{new_client_id, new_client_secret, new_user_id, random_string};
 pub use resource_servers::NewResourceServer;
 pub use roles::RoleChanges;
 pub use tenants::NewTenant;

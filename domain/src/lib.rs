@@ -9,11 +9,13 @@ pub mod client;
 pub mod client_grant;
 pub mod event;
 mod permission;
+pub mod personal;
 pub mod resource_server;
 pub mod role;
 pub mod tenant;
 mod tenant_id;
 mod text;
+pub mod user;
 
 pub use aggregate::{Aggregate, Rejection, RejectionKind};
 pub use permission::Permission;

@@ -41,7 +41,7 @@ async fn metrics_are_in_the_prometheus_text_format(db: TestDatabase) {
     let text = response.text().await.unwrap();
     for metric in [
         // Bootstrap's one append.
-        "tenancy_log_head_position 4",
+        "tenancy_log_head_position 5",
         "tenancy_event_store_appends_total 1",
         r#"tenancy_http_requests_total{method="GET",route="/healthz",status="200"} 1"#,
     ] {

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap should fail loudly
 
 mod auth;
+mod bootstrap;
 mod errors;
 mod health;
 mod resource_servers;

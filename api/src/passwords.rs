@@ -1,0 +1,59 @@
+//! Password hashing: argon2id with OWASP's parameters (m = 19 MiB, t = 2, p = 1), run off the
+//! async workers because one hash takes tens of milliseconds of CPU by design.
+
+use argon2::password_hash::{PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use rand::rngs::OsRng;
+
+/// At least this many characters; F3 makes the policy per tenant.
+pub const MIN_PASSWORD_LENGTH: usize = 8;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    #[error("password must be at least {MIN_PASSWORD_LENGTH} characters")]
+    TooShort,
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+}
+
+fn argon2() -> Result<Argon2<'static>, PasswordError> {
+    let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| PasswordError::Hashing(e.to_string()))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+/// The PHC string of `password` (`$argon2id$v=19$m=19456,t=2,p=1$…`).
+pub async fn hash(password: String) -> Result<String, PasswordError> {
+    if password.chars().count() < MIN_PASSWORD_LENGTH {
+        return Err(PasswordError::TooShort);
+    }
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        argon2()?
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(|e| PasswordError::Hashing(e.to_string()))
+    })
+    .await
+    .map_err(|e| PasswordError::Hashing(e.to_string()))?
+}
+
+#[cfg(test)]
+mod tests {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_password_hashes_to_argon2id_with_owasp_parameters_and_verifies() {
+        let phc = hash("correct horse".into()).await.unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        let parsed = PasswordHash::new(&phc).unwrap();
+        assert!(argon2().unwrap().verify_password(b"correct horse", &parsed).is_ok());
+        assert!(argon2().unwrap().verify_password(b"wrong horse", &parsed).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_short_password_is_refused() {
+        assert!(matches!(hash("short".into()).await, Err(PasswordError::TooShort)));
+    }
+}
