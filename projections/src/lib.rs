@@ -16,6 +16,7 @@ mod projection;
 pub mod read_models;
 mod runner;
 mod runtime;
+mod tail;
 
 pub use error::ProjectionError;
 pub use memory::MemoryProjection;

@@ -7,11 +7,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use eventstore::{EventStore, LogQuery, RecordedEvent};
+use eventstore::{EventStore, RecordedEvent};
 use tokio::sync::watch;
 
 use crate::ProjectionError;
 use crate::runtime::{Failure, ProjectionStatus, RuntimeOptions};
+use crate::tail::LogTail;
 
 /// A read model in memory. `apply` must be deterministic and must leave the model unchanged
 /// when it fails, so that a retried event applies once.
@@ -27,6 +28,7 @@ pub trait MemoryProjection: Send + Sync + 'static {
 pub(crate) async fn run(
     projection: Arc<dyn MemoryProjection>,
     store: EventStore,
+    tail: Arc<LogTail>,
     options: RuntimeOptions,
     status: watch::Sender<ProjectionStatus>,
 ) {
@@ -41,18 +43,14 @@ pub(crate) async fn run(
             }
             continue;
         }
-        let mut query = LogQuery::after(checkpoint).up_to(known_head).limit(options.batch_size);
-        if !projection.event_types().is_empty() {
-            query = query.types(projection.event_types().iter().copied());
-        }
-        let failure = match store.read(&query).await {
-            Ok(events) => {
-                let target = match events.last() {
-                    Some(last) if events.len() >= options.batch_size => last.position,
-                    _ => known_head,
+        let failure = match tail.read(checkpoint, known_head, projection.event_types(), options.batch_size).await {
+            Ok(batch) => {
+                let target = match batch.events.last() {
+                    Some(last) if batch.events.len() >= options.batch_size => last.position,
+                    _ => batch.through,
                 };
                 let mut failed = None;
-                for event in &events {
+                for event in &batch.events {
                     if let Err(error) = projection.apply(event) {
                         failed = Some((Some(event.position), error));
                         break;

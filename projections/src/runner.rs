@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use eventstore::sqlx::{self, AnyPool};
-use eventstore::{BackendKind, EventStore, LogQuery, RecordedEvent, StoreError};
+use eventstore::{BackendKind, EventStore, RecordedEvent, StoreError};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::runtime::{Failure, ProjectionStatus, RuntimeOptions};
+use crate::tail::LogTail;
 use crate::{Projection, ProjectionError, checkpoint};
 
 /// Requests to a running runner.
@@ -22,6 +23,7 @@ pub(crate) enum Control {
 pub(crate) struct Runner {
     pub projection: Arc<dyn Projection>,
     pub store: EventStore,
+    pub tail: Arc<LogTail>,
     pub pool: AnyPool,
     pub options: RuntimeOptions,
     pub status: watch::Sender<ProjectionStatus>,
@@ -136,19 +138,20 @@ impl Runner {
 
     /// Applies what follows the reached position up to `head`, one batch.
     async fn step(&self, progress: Progress, head: u64) -> Step {
-        let mut query = LogQuery::after(progress.reached).up_to(head).limit(self.options.batch_size);
-        if !self.projection.event_types().is_empty() {
-            query = query.types(self.projection.event_types().iter().copied());
-        }
-        let events = match self.store.read(&query).await {
-            Ok(events) => events,
+        let batch = match self
+            .tail
+            .read(progress.reached, head, self.projection.event_types(), self.options.batch_size)
+            .await
+        {
+            Ok(batch) => batch,
             Err(error) => return (progress, Some((failing_position(&error), error.into()))),
         };
-        // A short page means every matching event up to the head is in it: the checkpoint may
-        // move to the head even if the last events were of types this projection ignores.
+        let events = batch.events;
+        // A short page holds every matching event through `batch.through`: the checkpoint may
+        // move there even if the last events were of types this projection ignores.
         let target = match events.last() {
             Some(last) if events.len() >= self.options.batch_size => last.position,
-            _ => head,
+            _ => batch.through,
         };
         if events.is_empty() {
             return (Progress { reached: target, persisted: progress.persisted }, None);

@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::runner::{Control, Runner};
+use crate::tail::LogTail;
 use crate::{MemoryProjection, Projection, ProjectionError};
 
 #[derive(Debug, Clone)]
@@ -92,6 +93,7 @@ impl Projections {
         memory: Vec<Arc<dyn MemoryProjection>>,
         options: RuntimeOptions,
     ) -> Self {
+        let tail = Arc::new(LogTail::new(db.store.clone()));
         let mut runners: Vec<RunnerHandle> = projections
             .into_iter()
             .map(|projection| {
@@ -101,6 +103,7 @@ impl Projections {
                 let runner = Runner {
                     projection: projection.clone(),
                     store: db.store.clone(),
+                    tail: tail.clone(),
                     pool: db.pool.clone(),
                     options: options.clone(),
                     status,
@@ -114,7 +117,8 @@ impl Projections {
             let name = projection.name().to_owned();
             let (status, receiver) =
                 watch::channel(ProjectionStatus { name: name.clone(), checkpoint: 0, failure: None });
-            let task = tokio::spawn(crate::memory::run(projection, db.store.clone(), options.clone(), status));
+            let task =
+                tokio::spawn(crate::memory::run(projection, db.store.clone(), tail.clone(), options.clone(), status));
             RunnerHandle { name, status: receiver, control: None, task }
         }));
         Self { runners }

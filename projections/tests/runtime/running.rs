@@ -109,7 +109,8 @@ async fn a_projection_reading_some_types_still_advances_past_the_others(db: Test
     let counting = Arc::new(Counting { types: &["role.created"], ..Counting::new("roles.v1") });
     counting.create_tables(&db).await;
     let projections = Projections::start(&db, vec![counting.clone() as Arc<dyn Projection>], options(2));
-    append(&db, "r1", "role.created", json!({})).await;
+    let first = append(&db, "r1", "role.created", json!({})).await;
+    projections.wait_for(first, WAIT).await.unwrap();
     for _ in 0..5 {
         append(&db, "x", "thing.happened", json!({})).await;
     }
