@@ -25,6 +25,21 @@ pub trait Projection: Send + Sync + 'static {
     /// order always give the same rows, so a rebuild reproduces the live model.
     async fn apply(&self, tx: &mut AnyConnection, event: &RecordedEvent) -> Result<(), ProjectionError>;
 
+    /// Folds a batch, in order. The default applies one event at a time; a projection may
+    /// write several events with one statement instead. A failure names the index of the
+    /// event at fault (or the first of the events a failed statement covered): the runner
+    /// rolls back, applies what precedes it, and retries from there.
+    async fn apply_batch(
+        &self,
+        tx: &mut AnyConnection,
+        events: &[RecordedEvent],
+    ) -> Result<(), (usize, ProjectionError)> {
+        for (index, event) in events.iter().enumerate() {
+            self.apply(tx, event).await.map_err(|error| (index, error))?;
+        }
+        Ok(())
+    }
+
     /// Deletes every row the projection wrote, before a rebuild from position 0.
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), ProjectionError>;
 }

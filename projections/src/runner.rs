@@ -200,11 +200,9 @@ impl Runner {
             }
             Err(error) => return failed(error),
         }
-        for (index, event) in events.iter().enumerate() {
-            if let Err(error) = self.projection.apply(&mut tx, event).await {
-                let _ = tx.rollback().await;
-                return Applied::Failed { index: Some(index), error };
-            }
+        if let Err((index, error)) = self.projection.apply_batch(&mut tx, events).await {
+            let _ = tx.rollback().await;
+            return Applied::Failed { index: Some(index), error };
         }
         if let Err(error) = checkpoint::advance(&mut tx, name, target).await {
             return failed(error);

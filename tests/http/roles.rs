@@ -17,6 +17,7 @@ eventstore::backend_tests!(
     a_missing_role_is_a_404_in_the_error_shape,
     concurrent_creates_of_one_name_leave_exactly_one_role,
     a_change_not_readable_in_time_is_a_503_naming_its_position,
+    roles_created_concurrently_are_all_listed,
 );
 
 pub async fn create_api(app: &TestApp, identifier: &str, scopes: &[&str]) -> Value {
@@ -248,4 +249,17 @@ async fn a_change_not_readable_in_time_is_a_503_naming_its_position(db: TestData
     let message = error_of(response, 503).await;
     assert!(message.contains(&format!("position {position}")), "{message}");
     assert!(app.head().await >= position, "the change itself was committed");
+}
+
+async fn roles_created_concurrently_are_all_listed(db: TestDatabase) {
+    let app = TestApp::start(db).await;
+    let token = app.token().await;
+    let creates =
+        (0..60).map(|i| app.api_with(Method::POST, "/roles", Some(json!({ "name": format!("r{i:02}") })), &token));
+    for response in futures::future::join_all(creates).await {
+        assert_eq!(response.status(), 200);
+    }
+    let page = json_of(app.api(Method::GET, "/roles?include_totals=true&per_page=100", None).await, 200).await;
+    assert_eq!(page["total"], 60);
+    assert_eq!(page["roles"][59]["name"], "r59");
 }
