@@ -61,10 +61,8 @@ impl Backend for PgBackend {
             tx.rollback().await?;
             return Ok(plan);
         }
-        insert_events(&mut tx, &plan.rows).await?;
-        write_unique(&mut tx, &plan.unique).await?;
-        insert_idempotency(&mut tx, &plan.idempotency).await?;
-        sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(plan.head.to_string()).execute(&mut *tx).await?;
+        release_unique(&mut tx, &plan.unique).await?;
+        write_plan(&mut tx, &plan).await?;
         tx.commit().await?;
         Ok(plan)
     }
@@ -280,23 +278,36 @@ async fn snapshot(tx: &mut Transaction<'static, Postgres>, lookups: &Lookups) ->
     Ok(Snapshot { head, head_hash, versions, owners, idempotency })
 }
 
-async fn insert_events(tx: &mut Transaction<'static, Postgres>, rows: &[StoredRow]) -> Result<(), StoreError> {
-    if rows.is_empty() {
-        return Ok(());
-    }
+/// Every row of the plan in one statement (one round trip): the events, the claimed unique
+/// values and the idempotency keys, each through `unnest` of array parameters, and the
+/// notification that wakes other processes' followers (delivered at commit).
+async fn write_plan(tx: &mut Transaction<'static, Postgres>, plan: &Plan) -> Result<(), StoreError> {
+    let rows = &plan.rows;
     let mut recorded_at = Vec::with_capacity(rows.len());
     for row in rows {
         recorded_at.push(from_micros(row.position(), row.recorded_at_micros)?);
     }
+    let held: Vec<_> = plan.unique.iter().filter_map(|(k, owner)| owner.as_deref().map(|o| (k, o))).collect();
+    let records = &plan.idempotency;
     sqlx::query(
-        "INSERT INTO events (position, event_id, tenant_id, stream_id, stream_version, event_type, revision, \
-                             payload, metadata, recorded_at, prev_hash, hash) \
-         SELECT position, event_id, tenant_id, stream_id, stream_version, event_type, revision, \
-                payload::json, metadata::json, recorded_at, prev_hash, hash \
-         FROM unnest($1::int8[], $2::uuid[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::int4[], \
-                     $8::text[], $9::text[], $10::timestamptz[], $11::bytea[], $12::bytea[]) \
-           AS r(position, event_id, tenant_id, stream_id, stream_version, event_type, revision, \
-                payload, metadata, recorded_at, prev_hash, hash)",
+        "WITH events_written AS ( \
+           INSERT INTO events (position, event_id, tenant_id, stream_id, stream_version, event_type, revision, \
+                               payload, metadata, recorded_at, prev_hash, hash) \
+           SELECT position, event_id, tenant_id, stream_id, stream_version, event_type, revision, \
+                  payload::json, metadata::json, recorded_at, prev_hash, hash \
+           FROM unnest($1::int8[], $2::uuid[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::int4[], \
+                       $8::text[], $9::text[], $10::timestamptz[], $11::bytea[], $12::bytea[]) \
+             AS r(position, event_id, tenant_id, stream_id, stream_version, event_type, revision, \
+                  payload, metadata, recorded_at, prev_hash, hash) \
+         ), unique_written AS ( \
+           INSERT INTO unique_keys (tenant_id, scope, value, owner) \
+           SELECT * FROM unnest($13::text[], $14::text[], $15::text[], $16::text[]) \
+           ON CONFLICT (tenant_id, scope, value) DO UPDATE SET owner = EXCLUDED.owner \
+         ), idempotency_written AS ( \
+           INSERT INTO idempotency_keys (tenant_id, key, fingerprint, first_position, last_position) \
+           SELECT * FROM unnest($17::text[], $18::text[], $19::text[], $20::int8[], $21::int8[]) \
+         ) \
+         SELECT pg_notify($22, $23)",
     )
     .bind(rows.iter().map(|r| r.position).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.event_id).collect::<Vec<_>>())
@@ -310,19 +321,29 @@ async fn insert_events(tx: &mut Transaction<'static, Postgres>, rows: &[StoredRo
     .bind(recorded_at)
     .bind(rows.iter().map(|r| r.prev_hash.as_slice()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.hash.as_slice()).collect::<Vec<_>>())
+    .bind(held.iter().map(|(k, _)| k.tenant_id.as_str()).collect::<Vec<_>>())
+    .bind(held.iter().map(|(k, _)| k.scope.as_str()).collect::<Vec<_>>())
+    .bind(held.iter().map(|(k, _)| k.value.as_str()).collect::<Vec<_>>())
+    .bind(held.iter().map(|(_, owner)| *owner).collect::<Vec<_>>())
+    .bind(records.iter().map(|(k, _)| k.tenant_id.as_str()).collect::<Vec<_>>())
+    .bind(records.iter().map(|(k, _)| k.key.as_str()).collect::<Vec<_>>())
+    .bind(records.iter().map(|(_, r)| r.fingerprint.as_str()).collect::<Vec<_>>())
+    .bind(records.iter().map(|(_, r)| to_i64(r.first_position)).collect::<Vec<_>>())
+    .bind(records.iter().map(|(_, r)| to_i64(r.last_position)).collect::<Vec<_>>())
+    .bind(CHANNEL)
+    .bind(plan.head.to_string())
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-async fn write_unique(
+/// Frees the unique values the plan releases, one primary-key delete each: releases are rare
+/// (deletes, renames), and a join with unnest could be planned as a scan of the whole table.
+async fn release_unique(
     tx: &mut Transaction<'static, Postgres>,
     changes: &[(UniqueKey, Option<String>)],
 ) -> Result<(), StoreError> {
-    let (held, freed): (Vec<_>, Vec<_>) = changes.iter().partition(|(_, owner)| owner.is_some());
-    // One primary-key delete per freed value: releases are rare (deletes, renames), and a join
-    // with unnest could be planned as a scan of the whole table.
-    for (key, _) in freed {
+    for (key, _) in changes.iter().filter(|(_, owner)| owner.is_none()) {
         sqlx::query("DELETE FROM unique_keys WHERE tenant_id = $1 AND scope = $2 AND value = $3")
             .bind(key.tenant_id.as_str())
             .bind(key.scope.as_str())
@@ -330,40 +351,6 @@ async fn write_unique(
             .execute(&mut **tx)
             .await?;
     }
-    if !held.is_empty() {
-        sqlx::query(
-            "INSERT INTO unique_keys (tenant_id, scope, value, owner) \
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) \
-             ON CONFLICT (tenant_id, scope, value) DO UPDATE SET owner = EXCLUDED.owner",
-        )
-        .bind(held.iter().map(|(k, _)| k.tenant_id.as_str()).collect::<Vec<_>>())
-        .bind(held.iter().map(|(k, _)| k.scope.as_str()).collect::<Vec<_>>())
-        .bind(held.iter().map(|(k, _)| k.value.as_str()).collect::<Vec<_>>())
-        .bind(held.iter().map(|(_, owner)| owner.as_deref().unwrap_or_default()).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
-}
-
-async fn insert_idempotency(
-    tx: &mut Transaction<'static, Postgres>,
-    records: &[(IdempotencyKey, IdempotencyRecord)],
-) -> Result<(), StoreError> {
-    if records.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
-        "INSERT INTO idempotency_keys (tenant_id, key, fingerprint, first_position, last_position) \
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[])",
-    )
-    .bind(records.iter().map(|(k, _)| k.tenant_id.as_str()).collect::<Vec<_>>())
-    .bind(records.iter().map(|(k, _)| k.key.as_str()).collect::<Vec<_>>())
-    .bind(records.iter().map(|(_, r)| r.fingerprint.as_str()).collect::<Vec<_>>())
-    .bind(records.iter().map(|(_, r)| to_i64(r.first_position)).collect::<Vec<_>>())
-    .bind(records.iter().map(|(_, r)| to_i64(r.last_position)).collect::<Vec<_>>())
-    .execute(&mut **tx)
-    .await?;
     Ok(())
 }
 
