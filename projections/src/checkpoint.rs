@@ -40,6 +40,38 @@ pub(crate) async fn lock(tx: &mut AnyConnection, name: &str) -> Result<u64, Proj
     Ok(position as u64)
 }
 
+/// The stored checkpoint.
+pub(crate) async fn stored(pool: &AnyPool, name: &str) -> Result<u64, ProjectionError> {
+    let position: i64 = sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = $1")
+        .bind(name)
+        .fetch_one(pool)
+        .await?;
+    Ok(position as u64)
+}
+
+/// Moves the checkpoint from `expected` to `position`, if it is still at `expected`; false when
+/// another process moved it. The UPDATE waits for that process's transaction and then sees
+/// its committed value, so two runners never both advance from the same position.
+pub(crate) async fn advance_from(
+    tx: &mut AnyConnection,
+    name: &str,
+    expected: u64,
+    position: u64,
+) -> Result<bool, ProjectionError> {
+    let done = sqlx::query(
+        "UPDATE projection_checkpoints \
+         SET position = $2, updated_at = $3, failing_position = NULL, failure = NULL, attempts = 0, failed_at = NULL \
+         WHERE name = $1 AND position = $4",
+    )
+    .bind(name)
+    .bind(position as i64)
+    .bind(now())
+    .bind(expected as i64)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Moves the checkpoint; an advance also means the previously failing event now applied.
 pub(crate) async fn advance(tx: &mut AnyConnection, name: &str, position: u64) -> Result<(), ProjectionError> {
     sqlx::query(

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use eventstore::sqlx::{self, AnyPool};
+use eventstore::sqlx::AnyPool;
 use eventstore::{BackendKind, EventStore, RecordedEvent, StoreError};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -178,34 +178,39 @@ impl Runner {
     async fn apply(&self, events: &[RecordedEvent], expected: u64, target: u64) -> Applied {
         let failed = |error: ProjectionError| Applied::Failed { index: None, error };
         let name = self.projection.name();
-        let mut tx = match self.pool.begin().await {
-            Ok(tx) => tx,
-            Err(error) => return failed(error.into()),
-        };
         // A read model is rebuilt from the log, which is durable on its own: its commits need not
         // wait for the disk. A crash loses at most the last batches, which are applied again
         // (the checkpoint is in the same transaction, so model and checkpoint never disagree).
-        if self.store.kind() == BackendKind::Postgres
-            && let Err(error) = sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await
-        {
-            return failed(error.into());
+        let begun = match self.store.kind() {
+            BackendKind::Postgres => self.pool.begin_with("BEGIN; SET LOCAL synchronous_commit = off").await,
+            BackendKind::Sqlite => self.pool.begin().await,
+        };
+        let mut tx = match begun {
+            Ok(tx) => tx,
+            Err(error) => return failed(error.into()),
+        };
+        if let Err((index, error)) = self.projection.apply_batch(&mut tx, events).await {
+            let _ = tx.rollback().await;
+            // Another process running this projection may have applied these events first, and
+            // our writes collided with its rows: that is not a failure of the event.
+            return match checkpoint::stored(&self.pool, name).await {
+                Ok(stored) if stored != expected => Applied::Moved(stored),
+                _ => Applied::Failed { index: Some(index), error },
+            };
         }
-        match checkpoint::lock(&mut tx, name).await {
-            Ok(stored) if stored == expected => {}
-            Ok(stored) => {
-                return match tx.commit().await {
-                    Ok(()) => Applied::Moved(stored),
-                    Err(error) => failed(error.into()),
+        // Optimistic: the checkpoint advances only from where this batch started. Another process
+        // that moved it (running the same batch, or a rebuild) makes this a no-op, and the
+        // batch is rolled back and the stored checkpoint adopted.
+        match checkpoint::advance_from(&mut tx, name, expected, target).await {
+            Ok(true) => {}
+            Ok(false) => {
+                let _ = tx.rollback().await;
+                return match checkpoint::stored(&self.pool, name).await {
+                    Ok(stored) => Applied::Moved(stored),
+                    Err(error) => failed(error),
                 };
             }
             Err(error) => return failed(error),
-        }
-        if let Err((index, error)) = self.projection.apply_batch(&mut tx, events).await {
-            let _ = tx.rollback().await;
-            return Applied::Failed { index: Some(index), error };
-        }
-        if let Err(error) = checkpoint::advance(&mut tx, name, target).await {
-            return failed(error);
         }
         match tx.commit().await {
             Ok(()) => Applied::Done(target),
