@@ -25,8 +25,11 @@ use crate::prepare::PreparedAppend;
 use crate::row::{StoredRow, now_micros, to_i64};
 use crate::{LogQuery, StoreError};
 
-/// `pg_advisory_xact_lock` key of the log's writer: "tenancy" in ASCII.
-const WRITER_LOCK: i64 = 0x0074_656e_616e_6379;
+/// Opens the writer's transaction and takes its `pg_advisory_xact_lock` (key: "tenancy" in
+/// ASCII, 0x0074_656e_616e_6379) in one round trip (a simple query may hold several
+/// statements). The lookups that follow are later statements, so their snapshot is taken
+/// after the lock is held and sees every earlier writer's commit.
+const BEGIN_LOCKED: &str = "BEGIN; SELECT pg_advisory_xact_lock(32762622053868409)";
 /// Channel on which each commit announces its new head.
 const CHANNEL: &str = "tenancy_events";
 
@@ -53,8 +56,7 @@ impl Backend for PgBackend {
 
     async fn commit(&self, batch: &[&PreparedAppend]) -> Result<Plan, StoreError> {
         let lookups = plan::lookups(batch);
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITER_LOCK).execute(&mut *tx).await?;
+        let mut tx = self.pool.begin_with(BEGIN_LOCKED).await?;
         let snapshot = snapshot(&mut tx, &lookups).await?;
         let plan = plan::plan(batch, snapshot, now_micros(), Uuid::now_v7);
         if plan.rows.is_empty() && plan.unique.is_empty() {
@@ -375,4 +377,17 @@ fn decode(row: &PgRow) -> Result<StoredRow, StoreError> {
 
 fn from_micros(position: u64, micros: i64) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp_micros(micros).ok_or_else(|| StoreError::corrupt(position, "recorded_at out of range"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// "tenancy" in ASCII.
+    const WRITER_LOCK: i64 = 0x0074_656e_616e_6379;
+
+    #[test]
+    fn the_locking_begin_takes_the_writer_lock() {
+        assert!(BEGIN_LOCKED.ends_with(&format!("pg_advisory_xact_lock({WRITER_LOCK})")));
+    }
 }
