@@ -61,6 +61,13 @@ enum AuditCommand {
 enum ProjectionsCommand {
     /// Print each projection's checkpoint, lag and failure as JSON.
     Status(DatabaseArgs),
+    /// Delete one read model and build it again from the log, with progress on stderr.
+    Rebuild {
+        /// The projection's versioned name, e.g. `roles.v1` (see `projections status`).
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -145,6 +152,17 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
                 })
             );
             Ok(if tampered.is_none() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Projections(ProjectionsCommand::Rebuild { name, database }) => {
+            let db = open(&database).await?;
+            let head = crate::rebuild::rebuild(&db, &name, |checkpoint, head| {
+                let percent = if head == 0 { 100 } else { checkpoint * 100 / head };
+                eprint!("\rrebuilding {name}: {checkpoint}/{head} events ({percent}%)");
+            })
+            .await?;
+            eprintln!();
+            println!("{}", json!({ "rebuilt": name, "position": head }));
+            Ok(ExitCode::SUCCESS)
         }
         Command::Projections(ProjectionsCommand::Status(database)) => {
             let db = open(&database).await?;

@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod passwords;
+pub mod rebuild;
 mod routes;
 pub mod secrets;
 pub mod server;

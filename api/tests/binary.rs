@@ -136,3 +136,23 @@ fn bootstrap_prints_credentials_once_and_then_changes_nothing() {
     assert!(second.get("admin_password").is_none());
     assert!(second["message"].as_str().unwrap().contains("nothing"));
 }
+
+#[test]
+fn a_projection_is_rebuilt_from_the_log_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("r.db").display());
+    let bootstrap = tenancy().args(["bootstrap", "--database-url", &url]).output().unwrap();
+    assert!(bootstrap.status.success(), "{}", String::from_utf8_lossy(&bootstrap.stderr));
+
+    let rebuilt =
+        tenancy().args(["projections", "rebuild", "resource_servers.v1", "--database-url", &url]).output().unwrap();
+    assert!(rebuilt.status.success(), "{}", String::from_utf8_lossy(&rebuilt.stderr));
+    let out: serde_json::Value = serde_json::from_slice(&rebuilt.stdout).unwrap();
+    assert_eq!(out["rebuilt"], "resource_servers.v1");
+    assert_eq!(out["position"], 5, "bootstrap's five events");
+    assert!(String::from_utf8_lossy(&rebuilt.stderr).contains("5/5 events (100%)"));
+
+    let unknown = tenancy().args(["projections", "rebuild", "nope.v1", "--database-url", &url]).output().unwrap();
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("roles.v1"), "names the known projections");
+}
