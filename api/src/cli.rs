@@ -156,7 +156,7 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
         Command::Projections(ProjectionsCommand::Rebuild { name, database }) => {
             let db = open(&database).await?;
             let head = crate::rebuild::rebuild(&db, &name, |checkpoint, head| {
-                let percent = if head == 0 { 100 } else { checkpoint * 100 / head };
+                let percent = (checkpoint * 100).checked_div(head).unwrap_or(100);
                 eprint!("\rrebuilding {name}: {checkpoint}/{head} events ({percent}%)");
             })
             .await?;
