@@ -15,7 +15,7 @@ use domain::user::{DEFAULT_CONNECTION, User, UserCommand, UserFields};
 use domain::{Aggregate, TenantId};
 use eventstore::{AppendRequest, ExpectedVersion, Metadata, StoreError, StreamWrite, UniqueChange};
 
-use crate::clients::{client_stream, grant_claim, grant_stream};
+use crate::clients::grant_claim;
 use crate::executor::{load, to_new_event};
 use crate::resource_servers::identifier_changes;
 use crate::streams::USER_EMAIL;
@@ -88,7 +88,7 @@ impl Commands {
             grant_types: vec!["client_credentials".into()],
             secret_hash: input.client_secret_hash,
         };
-        let client_stream = client_stream(&cp, &client_fields);
+        let client_stream = streams::client(&cp, &client_fields.client_id);
         let client = Client::Absent.decide(ClientCommand::Create(client_fields)).map_err(CommandError::rejected)?;
 
         let grant_fields = ClientGrantFields {
@@ -97,7 +97,7 @@ impl Commands {
             audience: input.audience,
             scope: input.scopes.into_iter().map(|scope| scope.value).collect(),
         };
-        let grant_stream = grant_stream(&cp, &grant_fields);
+        let grant_stream = streams::client_grant(&cp, &grant_fields.id);
         let grant = ClientGrant::Absent
             .decide(ClientGrantCommand::Create(grant_fields.clone()))
             .map_err(CommandError::rejected)?;

@@ -91,7 +91,7 @@ pub(crate) async fn execute<A: Aggregate>(
     extra: impl FnOnce(&A, &[A::Event]) -> Extra,
 ) -> Result<Committed<A>, CommandError> {
     if let Some(record) = previous_result(store, ctx).await? {
-        return replay(store, &record).await;
+        return replay(store, record.first_position, record.last_position).await;
     }
     let loaded = match source {
         Source::Log => load::<A>(store, stream_tenant, stream).await?,
@@ -112,15 +112,7 @@ pub(crate) async fn execute<A: Aggregate>(
     let appended = store.append(request).await?;
     if appended.deduplicated {
         // A concurrent retry with the same key won the race; answer what it committed.
-        return replay(
-            store,
-            &IdempotencyRecord {
-                fingerprint: String::new(),
-                first_position: appended.first_position,
-                last_position: appended.last_position,
-            },
-        )
-        .await;
+        return replay(store, appended.first_position, appended.last_position).await;
     }
     let state = events.iter().fold(loaded.state, |state, event| state.evolve(event));
     Ok(Committed { position: appended.last_position, state, replayed: false })
@@ -139,15 +131,19 @@ pub(crate) async fn previous_result(
     }
 }
 
-/// The state the first execution produced: the stream of its first event, folded up to its
-/// last position. The command's own stream comes first in every append, so that is the one.
-async fn replay<A: Aggregate>(store: &EventStore, record: &IdempotencyRecord) -> Result<Committed<A>, CommandError> {
-    let query = LogQuery::after(record.first_position.saturating_sub(1)).limit(1);
-    let first = store.read(&query).await?.into_iter().next().ok_or_else(|| {
-        CommandError::Corrupt(format!("idempotency record points at missing position {}", record.first_position))
-    })?;
-    let loaded = load_up_to::<A>(store, &first.tenant_id, &first.stream_id, record.last_position).await?;
-    Ok(Committed { position: record.last_position, state: loaded.state, replayed: true })
+/// The state the first execution produced, given the positions it committed: the stream of
+/// its first event, folded up to its last position. The command's own stream comes first in
+/// every append, so that is the one.
+async fn replay<A: Aggregate>(store: &EventStore, first: u64, last: u64) -> Result<Committed<A>, CommandError> {
+    let query = LogQuery::after(first.saturating_sub(1)).limit(1);
+    let event = store
+        .read(&query)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| CommandError::Corrupt(format!("idempotency record points at missing position {first}")))?;
+    let loaded = load_up_to::<A>(store, &event.tenant_id, &event.stream_id, last).await?;
+    Ok(Committed { position: last, state: loaded.state, replayed: true })
 }
 
 pub(crate) fn to_new_event<E: serde::Serialize>(event: &E) -> Result<NewEvent, CommandError> {

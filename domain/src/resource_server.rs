@@ -34,6 +34,17 @@ pub enum SigningAlg {
     PS256,
 }
 
+impl SigningAlg {
+    /// The name Auth0 uses, as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RS256 => "RS256",
+            Self::HS256 => "HS256",
+            Self::PS256 => "PS256",
+        }
+    }
+}
+
 /// Everything a resource server is, after any event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResourceServerFields {

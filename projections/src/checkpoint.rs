@@ -19,11 +19,7 @@ pub(crate) async fn ensure(pool: &AnyPool, name: &str) -> Result<u64, Projection
     .bind(now())
     .execute(pool)
     .await?;
-    let position: i64 = sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = $1")
-        .bind(name)
-        .fetch_one(pool)
-        .await?;
-    Ok(position as u64)
+    stored(pool, name).await
 }
 
 /// Takes the projection's row lock for the rest of the transaction and returns the stored

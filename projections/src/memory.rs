@@ -5,7 +5,6 @@
 //! under a lock, and the process that holds the map is the only one that reads it.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use eventstore::{EventStore, RecordedEvent};
 use tokio::sync::watch;
@@ -45,10 +44,7 @@ pub(crate) async fn run(
         }
         let failure = match tail.read(checkpoint, known_head, projection.event_types(), options.batch_size).await {
             Ok(batch) => {
-                let target = match batch.events.last() {
-                    Some(last) if batch.events.len() >= options.batch_size => last.position,
-                    _ => batch.through,
-                };
+                let target = batch.target(options.batch_size);
                 let mut failed = None;
                 for event in &batch.events {
                     if let Err(error) = projection.apply(event) {
@@ -80,9 +76,7 @@ pub(crate) async fn run(
                     s.checkpoint = checkpoint;
                     s.failure = Some(Failure { position, error: message, attempts });
                 });
-                let doublings = attempts.saturating_sub(1).min(16);
-                let backoff: Duration = (options.retry_initial * 2u32.pow(doublings)).min(options.retry_max);
-                tokio::time::sleep(backoff).await;
+                tokio::time::sleep(options.backoff(attempts)).await;
             }
         }
     }

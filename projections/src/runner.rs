@@ -4,7 +4,6 @@
 //! projection's checkpoint, rebuilds included, so the status it reports is never stale.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use eventstore::sqlx::AnyPool;
 use eventstore::{BackendKind, EventStore, RecordedEvent, StoreError};
@@ -146,13 +145,8 @@ impl Runner {
             Ok(batch) => batch,
             Err(error) => return (progress, Some((failing_position(&error), error.into()))),
         };
+        let target = batch.target(self.options.batch_size);
         let events = batch.events;
-        // A short page holds every matching event through `batch.through`: the checkpoint may
-        // move there even if the last events were of types this projection ignores.
-        let target = match events.last() {
-            Some(last) if events.len() >= self.options.batch_size => last.position,
-            _ => batch.through,
-        };
         if events.is_empty() {
             return (Progress { reached: target, persisted: progress.persisted }, None);
         }
@@ -228,16 +222,11 @@ impl Runner {
             tracing::error!(projection = name, error = %err, "could not record the projection's failure");
         }
         self.status.send_modify(|s| s.failure = Some(Failure { position, error: message, attempts }));
-        let backoff = self.backoff(attempts);
+        let backoff = self.options.backoff(attempts);
         tokio::select! {
             () = tokio::time::sleep(backoff) => None,
             control = self.control.recv() => control,
         }
-    }
-
-    fn backoff(&self, attempts: u32) -> Duration {
-        let doublings = attempts.saturating_sub(1).min(16);
-        (self.options.retry_initial * 2u32.pow(doublings)).min(self.options.retry_max)
     }
 }
 

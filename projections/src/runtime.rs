@@ -21,6 +21,14 @@ pub struct RuntimeOptions {
     pub retry_max: Duration,
 }
 
+impl RuntimeOptions {
+    /// The wait before retrying after the `attempts`-th consecutive failure.
+    pub(crate) fn backoff(&self, attempts: u32) -> Duration {
+        let doublings = attempts.saturating_sub(1).min(16);
+        (self.retry_initial * 2u32.pow(doublings)).min(self.retry_max)
+    }
+}
+
 impl Default for RuntimeOptions {
     fn default() -> Self {
         Self { batch_size: 500, retry_initial: Duration::from_millis(100), retry_max: Duration::from_secs(30) }

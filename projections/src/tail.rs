@@ -85,3 +85,15 @@ pub(crate) struct Batch {
     pub events: Vec<RecordedEvent>,
     pub through: u64,
 }
+
+impl Batch {
+    /// How far a runner may move once it applied these events, read with `limit`: a full page
+    /// ends at its last event; a short one holds every matching event through `through`, so
+    /// the runner moves there even if the last events were of types it ignores.
+    pub fn target(&self, limit: usize) -> u64 {
+        match self.events.last() {
+            Some(last) if self.events.len() >= limit => last.position,
+            _ => self.through,
+        }
+    }
+}

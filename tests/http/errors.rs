@@ -9,21 +9,18 @@ eventstore::backend_tests!(
     a_missing_or_unknown_field_is_a_400_naming_it,
 );
 
+/// `POST /api/v2/roles` with `body` sent as is, declared as JSON.
+async fn post_raw(app: &TestApp, token: &str, body: String) -> reqwest::Response {
+    let request = app.client.post(app.url("/api/v2/roles")).bearer_auth(token);
+    request.header("content-type", "application/json").body(body).send().await.unwrap()
+}
+
 async fn an_oversized_body_is_a_413_and_appends_nothing(db: TestDatabase) {
     let app = TestApp::start_with(db, |config| config.max_body_bytes = 4 * 1024).await;
     let token = app.token().await;
     let head = app.head().await;
     let body = format!(r#"{{"name": "big", "description": "{}"}}"#, "x".repeat(8 * 1024));
-    let response = app
-        .client
-        .post(app.url("/api/v2/roles"))
-        .bearer_auth(&token)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    error_of(response, 413).await;
+    error_of(post_raw(&app, &token, body).await, 413).await;
     assert_eq!(app.head().await, head);
 }
 
@@ -32,16 +29,7 @@ async fn malformed_json_is_a_400_and_appends_nothing(db: TestDatabase) {
     let token = app.token().await;
     let head = app.head().await;
     for body in [r#"{"name": "#, "not json", r#"["name"]"#] {
-        let response = app
-            .client
-            .post(app.url("/api/v2/roles"))
-            .bearer_auth(&token)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        error_of(response, 400).await;
+        error_of(post_raw(&app, &token, body.to_owned()).await, 400).await;
     }
     assert_eq!(app.head().await, head);
 }

@@ -28,7 +28,6 @@ impl Projection for ResourceServersProjection {
         let at = timestamp(event);
         match decode::<ResourceServerEvent>(event)? {
             ResourceServerEvent::Created(f) | ResourceServerEvent::Updated(f) => {
-                let signing_alg = json_text(event, &f.signing_alg)?.trim_matches('"').to_owned();
                 sqlx::query(
                     "INSERT INTO resource_servers (tenant_id, id, name, identifier, scopes, signing_alg, token_lifetime, \
                        allow_offline_access, skip_consent, is_system, created_at, updated_at) \
@@ -41,7 +40,7 @@ impl Projection for ResourceServersProjection {
                 .bind(&f.name)
                 .bind(&f.identifier)
                 .bind(json_text(event, &f.scopes)?)
-                .bind(signing_alg)
+                .bind(f.signing_alg.as_str())
                 .bind(i64::from(f.token_lifetime))
                 .bind(i64::from(f.allow_offline_access))
                 .bind(i64::from(f.skip_consent_for_verifiable_first_party_clients))
@@ -90,10 +89,7 @@ impl From<&ResourceServerFields> for ResourceServerView {
             name: f.name.clone(),
             identifier: f.identifier.clone(),
             scopes: f.scopes.clone(),
-            signing_alg: serde_json::to_value(f.signing_alg)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            signing_alg: f.signing_alg.as_str().to_owned(),
             token_lifetime: f.token_lifetime,
             token_lifetime_for_web: f.token_lifetime.min(7200),
             allow_offline_access: f.allow_offline_access,
