@@ -208,11 +208,11 @@ async fn snapshot(tx: &mut Transaction<'static, Postgres>, lookups: &Lookups) ->
     if !lookups.streams.is_empty() {
         let (tenants, streams): (Vec<&str>, Vec<&str>) =
             lookups.streams.iter().map(|k| (k.tenant_id.as_str(), k.stream_id.as_str())).unzip();
+        // Stream heads, not `events`: see migrations/postgres/0006_stream_heads.sql.
         let rows: Vec<(String, String, Option<i64>)> = sqlx::query_as(
             "SELECT k.tenant_id, k.stream_id, \
-                    (SELECT e.stream_version FROM events e \
-                      WHERE e.tenant_id = k.tenant_id AND e.stream_id = k.stream_id \
-                      ORDER BY e.stream_version DESC LIMIT 1) \
+                    (SELECT s.version FROM stream_heads s \
+                      WHERE s.tenant_id = k.tenant_id AND s.stream_id = k.stream_id) \
              FROM unnest($1::text[], $2::text[]) AS k(tenant_id, stream_id)",
         )
         .bind(tenants)
@@ -280,9 +280,9 @@ async fn snapshot(tx: &mut Transaction<'static, Postgres>, lookups: &Lookups) ->
     Ok(Snapshot { head, head_hash, versions, owners, idempotency })
 }
 
-/// Every row of the plan in one statement (one round trip): the events, the claimed unique
-/// values and the idempotency keys, each through `unnest` of array parameters, and the
-/// notification that wakes other processes' followers (delivered at commit).
+/// Every row of the plan in one statement (one round trip): the events, the heads of the
+/// streams they extend, the claimed unique values and the idempotency keys, each through
+/// `unnest` of array parameters, and the notification that wakes other processes' followers (delivered at commit).
 async fn write_plan(tx: &mut Transaction<'static, Postgres>, plan: &Plan) -> Result<(), StoreError> {
     let rows = &plan.rows;
     let mut recorded_at = Vec::with_capacity(rows.len());
@@ -301,6 +301,12 @@ async fn write_plan(tx: &mut Transaction<'static, Postgres>, plan: &Plan) -> Res
                        $8::text[], $9::text[], $10::timestamptz[], $11::bytea[], $12::bytea[]) \
              AS r(position, event_id, tenant_id, stream_id, stream_version, event_type, revision, \
                   payload, metadata, recorded_at, prev_hash, hash) \
+         ), heads_written AS ( \
+           INSERT INTO stream_heads (tenant_id, stream_id, version) \
+           SELECT tenant_id, stream_id, max(version) \
+           FROM unnest($3::text[], $4::text[], $5::int8[]) AS h(tenant_id, stream_id, version) \
+           GROUP BY tenant_id, stream_id \
+           ON CONFLICT (tenant_id, stream_id) DO UPDATE SET version = EXCLUDED.version \
          ), unique_written AS ( \
            INSERT INTO unique_keys (tenant_id, scope, value, owner) \
            SELECT * FROM unnest($13::text[], $14::text[], $15::text[], $16::text[]) \
