@@ -259,10 +259,12 @@ async fn snapshot(tx: &mut Transaction<'static, Postgres>, lookups: &Lookups) ->
         let (tenants, keys): (Vec<&str>, Vec<&str>) =
             lookups.idempotency.iter().map(|k| (k.tenant_id.as_str(), k.key.as_str())).unzip();
         let rows: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
-            // LATERAL: one primary-key probe per key (see the unique keys above).
+            // LATERAL: one primary-key probe per key (see the unique keys above). `LIMIT 1` keeps
+            // the planner from flattening the subquery into a hash join over the whole table.
             "SELECT i.tenant_id, i.key, i.fingerprint, i.first_position, i.last_position \
              FROM unnest($1::text[], $2::text[]) AS k(tenant_id, key) \
-             JOIN LATERAL (SELECT * FROM idempotency_keys x WHERE x.tenant_id = k.tenant_id AND x.key = k.key) i \
+             JOIN LATERAL (SELECT * FROM idempotency_keys x \
+                            WHERE x.tenant_id = k.tenant_id AND x.key = k.key LIMIT 1) i \
                ON true",
         )
         .bind(tenants)
