@@ -44,18 +44,18 @@ impl AppState {
         db: Database,
         projections: Projections,
         role_permissions: Arc<RolePermissions>,
-        master_key: MasterKey,
+        (master_key, vault): (MasterKey, Arc<Vault>),
         urls: Urls,
         config: ServeConfig,
     ) -> Self {
         let projections = Arc::new(projections);
         let metrics = Arc::new(Metrics::new(db.store.clone(), projections.clone()));
         Self {
-            commands: Commands::new(db.store.clone()),
+            commands: Commands::new(db.store.clone(), vault.clone()),
             keys: Arc::new(KeyRing::new(db.pool.clone(), master_key.clone())),
             verified: Arc::new(VerifiedTokens::default()),
             role_permissions,
-            vault: Arc::new(Vault::new(db.pool.clone(), master_key.clone())),
+            vault,
             master_key,
             urls: Arc::new(urls),
             db,

@@ -2,6 +2,7 @@
 
 use std::io::Write as _;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use eventstore::{Database, DatabaseOptions};
@@ -9,7 +10,7 @@ use serde_json::json;
 
 use std::net::SocketAddr;
 
-use crate::config::{DatabaseArgs, InstanceArgs, ServeConfig, Urls};
+use crate::config::{DatabaseArgs, InstanceArgs, MasterKeyArgs, ServeConfig, Urls};
 use crate::server::{Server, shutdown_signal};
 use crate::telemetry::{self, LogFormat};
 
@@ -67,6 +68,9 @@ enum ProjectionsCommand {
         name: String,
         #[command(flatten)]
         database: DatabaseArgs,
+        /// Opens the personal data that read models hold in plaintext.
+        #[command(flatten)]
+        master_key: MasterKeyArgs,
     },
 }
 
@@ -130,8 +134,8 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
             let master_key = command.instance.master_key()?;
             let db = open(&command.instance.database).await?;
             let urls = Urls::new(command.instance.public_url.as_deref(), command.listen);
-            let commands = commands::Commands::new(db.store.clone());
-            let vault = eventstore::Vault::new(db.pool.clone(), master_key.clone());
+            let vault = Arc::new(eventstore::Vault::new(db.pool.clone(), master_key.clone()));
+            let commands = commands::Commands::new(db.store.clone(), vault.clone());
             let report =
                 crate::bootstrap::bootstrap(&commands, &master_key, &vault, &urls, &command.instance.bootstrap).await?;
             println!("{}", report.json);
@@ -153,9 +157,11 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
             );
             Ok(if tampered.is_none() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
-        Command::Projections(ProjectionsCommand::Rebuild { name, database }) => {
+        Command::Projections(ProjectionsCommand::Rebuild { name, database, master_key }) => {
+            let master_key = master_key.resolve(&database)?;
             let db = open(&database).await?;
-            let head = crate::rebuild::rebuild(&db, &name, |checkpoint, head| {
+            let vault = Arc::new(eventstore::Vault::new(db.pool.clone(), master_key));
+            let head = crate::rebuild::rebuild(&db, vault, &name, |checkpoint, head| {
                 let percent = (checkpoint * 100).checked_div(head).unwrap_or(100);
                 eprint!("\rrebuilding {name}: {checkpoint}/{head} events ({percent}%)");
             })

@@ -74,15 +74,16 @@ pub struct InstanceArgs {
     pub bootstrap: BootstrapArgs,
 }
 
-impl InstanceArgs {
-    pub fn master_key(&self) -> Result<MasterKey, KeyError> {
-        if let Some(key) = &self.master_key.master_key {
+impl MasterKeyArgs {
+    /// The key from the flag, the file, or (embedded default) the file beside the SQLite database.
+    pub fn resolve(&self, database: &DatabaseArgs) -> Result<MasterKey, KeyError> {
+        if let Some(key) = &self.master_key {
             return MasterKey::parse(key.expose());
         }
-        if let Some(path) = &self.master_key.master_key_file {
+        if let Some(path) = &self.master_key_file {
             return MasterKey::from_file(path, true);
         }
-        match self.database.sqlite_file() {
+        match database.sqlite_file() {
             Some(db) => {
                 let mut path = db.into_os_string();
                 path.push(".master.key");
@@ -90,6 +91,12 @@ impl InstanceArgs {
             }
             None => Err(KeyError::Missing),
         }
+    }
+}
+
+impl InstanceArgs {
+    pub fn master_key(&self) -> Result<MasterKey, KeyError> {
+        self.master_key.resolve(&self.database)
     }
 }
 

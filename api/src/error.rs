@@ -164,7 +164,9 @@ impl From<CommandError> for ApiError {
             },
             CommandError::Duplicate(message) | CommandError::Conflict(message) => Self::Conflict(message),
             CommandError::IdempotencyKeyReused => Self::Unprocessable(err.to_string()),
-            CommandError::Store(_) | CommandError::Corrupt(_) => Self::Internal(err.to_string()),
+            CommandError::Store(_) | CommandError::Corrupt(_) | CommandError::Personal(_) => {
+                Self::Internal(err.to_string())
+            }
         }
     }
 }

@@ -2,9 +2,10 @@
 //! fold the log into it again, reporting progress. Safe while servers run: their runner of the
 //! same projection sees the checkpoint moved back and adopts it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use eventstore::Database;
+use eventstore::{Database, Vault};
 use projections::{Projections, RuntimeOptions, read_models};
 
 #[derive(Debug, thiserror::Error)]
@@ -21,8 +22,13 @@ pub enum RebuildError {
 
 /// Rebuilds the SQL read model `name` up to the log's current head; returns that head.
 /// `progress(checkpoint, head)` is called about once a second while it runs.
-pub async fn rebuild(db: &Database, name: &str, mut progress: impl FnMut(u64, u64)) -> Result<u64, RebuildError> {
-    let all = read_models::all();
+pub async fn rebuild(
+    db: &Database,
+    vault: Arc<Vault>,
+    name: &str,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<u64, RebuildError> {
+    let all = read_models::all(vault);
     let known = all.iter().map(|p| p.name().to_owned()).collect::<Vec<_>>().join(", ");
     let projection =
         all.into_iter().find(|p| p.name() == name).ok_or_else(|| RebuildError::Unknown { name: name.into(), known })?;

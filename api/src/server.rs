@@ -4,7 +4,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use eventstore::{Database, DatabaseOptions, StoreError, StoreOptions};
+use eventstore::{Database, DatabaseOptions, StoreError, StoreOptions, Vault};
 use projections::read_models::{self, role_permissions::RolePermissions};
 use projections::{MemoryProjection, Projections, RuntimeOptions};
 use tokio::net::TcpListener;
@@ -53,13 +53,15 @@ impl Server {
         let db = Database::connect(&config.database().database_url, options).await?;
         let role_permissions = Arc::new(RolePermissions::default());
         let memory: Vec<Arc<dyn MemoryProjection>> = vec![role_permissions.clone()];
-        let projections = Projections::start_with_memory(&db, read_models::all(), memory, RuntimeOptions::default());
+        let vault = Arc::new(Vault::new(db.pool.clone(), master_key.clone()));
+        let projections =
+            Projections::start_with_memory(&db, read_models::all(vault.clone()), memory, RuntimeOptions::default());
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartupError::Bind { addr: config.listen, source })?;
         let address = listener.local_addr().unwrap_or(config.listen);
         let urls = Urls::new(config.instance.public_url.as_deref(), address);
-        let state = AppState::new(db, projections, role_permissions, master_key, urls, config);
+        let state = AppState::new(db, projections, role_permissions, (master_key, vault), urls, config);
         let report =
             bootstrap(&state.commands, &state.master_key, &state.vault, &state.urls, &state.config.instance.bootstrap)
                 .await?;

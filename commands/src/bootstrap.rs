@@ -11,7 +11,7 @@ use domain::client_grant::{ClientGrant, ClientGrantCommand, ClientGrantFields};
 use domain::personal::Sealed;
 use domain::resource_server::{ResourceServer, ResourceServerCommand, Scope};
 use domain::tenant::{Tenant, TenantCommand, TenantFields};
-use domain::user::{DEFAULT_CONNECTION, User, UserCommand, UserFields};
+use domain::user::{DEFAULT_CONNECTION, Profile, User, UserCommand, UserFields};
 use domain::{Aggregate, TenantId};
 use eventstore::{AppendRequest, ExpectedVersion, Metadata, StoreError, StreamWrite, UniqueChange};
 
@@ -104,13 +104,15 @@ impl Commands {
 
         let admin_stream = streams::user(&cp, &input.admin.user_id);
         let admin = User::Absent
-            .decide(UserCommand::Create(UserFields {
+            .decide(UserCommand::Create(Box::new(UserFields {
                 user_id: input.admin.user_id,
                 connection: DEFAULT_CONNECTION.into(),
-                email: input.admin.email,
-                email_verified: true,
+                profile: Profile {
+                    email_verified: true,
+                    ..Profile::with_email(input.admin.email, Some(input.admin.email_index.clone()))
+                },
                 password_hash: Some(input.admin.password_hash),
-            }))
+            })))
             .map_err(CommandError::rejected)?;
 
         let write = |stream: &str, events: Vec<eventstore::NewEvent>| StreamWrite {

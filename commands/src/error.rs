@@ -22,6 +22,9 @@ pub enum CommandError {
     /// The log could not be read or written.
     #[error(transparent)]
     Store(StoreError),
+    /// Personal data could not be sealed or opened (the data keys' table, the master key).
+    #[error("personal data: {0}")]
+    Personal(String),
     /// An event in the log could not be decoded into the domain.
     #[error("cannot decode an event of the log: {0}")]
     Corrupt(String),

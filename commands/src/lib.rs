@@ -16,6 +16,7 @@ mod resource_servers;
 mod roles;
 mod streams;
 mod tenants;
+mod users;
 
 pub use bootstrap::{Bootstrap, BootstrapAdmin, BootstrapOutcome};
 pub use context::{Committed, Context};
@@ -24,18 +25,23 @@ pub use ids::{new_client_id, new_client_secret, new_user_id, random_string};
 pub use resource_servers::NewResourceServer;
 pub use roles::RoleChanges;
 pub use tenants::NewTenant;
+pub use users::{NewUser, PersonalFields, UserPatch};
 
-use eventstore::EventStore;
+use std::sync::Arc;
+
+use eventstore::{EventStore, Vault};
 
 /// The write side of tenancy. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Commands {
     store: EventStore,
+    /// Seals personal fields with each person's data key before they reach the domain.
+    vault: Arc<Vault>,
 }
 
 impl Commands {
-    pub fn new(store: EventStore) -> Self {
-        Self { store }
+    pub fn new(store: EventStore, vault: Arc<Vault>) -> Self {
+        Self { store, vault }
     }
 
     pub fn store(&self) -> &EventStore {

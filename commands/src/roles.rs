@@ -99,7 +99,7 @@ impl Commands {
         .await
     }
 
-    async fn check_scopes_exist(
+    pub(crate) async fn check_scopes_exist(
         &self,
         tenant: &TenantId,
         permissions: &[Permission],

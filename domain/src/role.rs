@@ -215,20 +215,11 @@ fn check_description(description: Option<&str>) -> Result<(), RoleError> {
     }
 }
 
-/// Non-empty, each part non-blank; duplicates within the request collapse to one.
 fn check_permissions(permissions: Vec<Permission>) -> Result<BTreeSet<Permission>, RoleError> {
-    if permissions.is_empty() {
-        return Err(RoleError::NoPermissions);
-    }
-    for p in &permissions {
-        if p.resource_server_identifier.trim().is_empty() {
-            return Err(RoleError::InvalidPermission("resource_server_identifier must not be empty".into()));
-        }
-        if p.permission_name.trim().is_empty() {
-            return Err(RoleError::InvalidPermission("permission_name must not be empty".into()));
-        }
-    }
-    Ok(permissions.into_iter().collect())
+    crate::permission::check_set(permissions).map_err(|problem| match problem {
+        None => RoleError::NoPermissions,
+        Some(message) => RoleError::InvalidPermission(message),
+    })
 }
 
 #[cfg(test)]

@@ -10,3 +10,4 @@ mod health;
 mod resource_servers;
 mod roles;
 mod tenants;
+mod users;

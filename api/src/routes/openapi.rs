@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::management::{resource_servers, roles, tenants};
+use super::management::{resource_servers, roles, tenants, users};
 use crate::error::ErrorBody;
 
 #[derive(Debug, OpenApi)]
@@ -22,6 +22,9 @@ use crate::error::ErrorBody;
         resource_servers::delete,
         roles::list, roles::create, roles::read, roles::update, roles::delete,
         roles::list_permissions, roles::add_permissions, roles::remove_permissions,
+        users::list, users::create, users::read, users::update, users::delete, users::by_email,
+        users::list_roles, users::assign_roles, users::remove_roles,
+        users::list_permissions, users::add_permissions, users::remove_permissions,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),

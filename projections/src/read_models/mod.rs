@@ -6,21 +6,24 @@ pub mod resource_servers;
 pub mod role_permissions;
 pub mod roles;
 pub mod tenants;
+pub mod users;
 
 use std::sync::Arc;
 
-use eventstore::RecordedEvent;
+use eventstore::{RecordedEvent, Vault};
 use serde::de::DeserializeOwned;
 
 use crate::{Projection, ProjectionError};
 
-/// Every read model this crate maintains, for the server to start.
-pub fn all() -> Vec<Arc<dyn Projection>> {
+/// Every read model this crate maintains, for the server to start. `vault` opens the
+/// personal fields the log holds sealed.
+pub fn all(vault: Arc<Vault>) -> Vec<Arc<dyn Projection>> {
     vec![
         Arc::new(tenants::TenantsProjection),
         Arc::new(resource_servers::ResourceServersProjection),
         Arc::new(roles::RolesProjection),
         Arc::new(clients::ClientsProjection),
+        Arc::new(users::UsersProjection::new(vault)),
     ]
 }
 

@@ -6,6 +6,7 @@ mod lists;
 pub(crate) mod resource_servers;
 pub(crate) mod roles;
 pub(crate) mod tenants;
+pub(crate) mod users;
 
 use axum::Router;
 
@@ -16,6 +17,7 @@ pub fn router() -> Router<AppState> {
         .merge(tenants::router())
         .merge(resource_servers::router())
         .merge(roles::router())
+        .merge(users::router())
         .route("/openapi.json", axum::routing::get(super::openapi::document))
 }
 
