@@ -9,7 +9,7 @@ cargo build -p api --quiet
 work="$(mktemp -d)"
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-(cd "$work" && exec "$root/target/debug/tenancy" serve >stdout.log 2>stderr.log) &
+(cd "$work" && exec "${CARGO_TARGET_DIR:-$root/target}/debug/tenancy" serve >stdout.log 2>stderr.log) &
 server=$!
 for _ in $(seq 1 100); do curl -sf http://127.0.0.1:3000/healthz >/dev/null && break; sleep 0.1; done
 
