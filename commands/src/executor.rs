@@ -60,6 +60,33 @@ async fn load_up_to<A: Aggregate>(
     Ok(loaded)
 }
 
+/// How a kind of entity's stream id is made from the tenant and the entity's id.
+pub(crate) type StreamOf = fn(&TenantId, &str) -> String;
+
+/// Checks that each of `ids` names a live entity now, and answers the guards under which the
+/// append verifies none of them changed meanwhile (a role deleted concurrently makes the
+/// command a conflict, not a dangling reference). `missing` is the refusal for an id that is
+/// not live.
+pub(crate) async fn require_live<A: Aggregate>(
+    store: &EventStore,
+    tenant: &TenantId,
+    (ids, stream): (&[String], StreamOf),
+    is_live: fn(&A) -> bool,
+    missing: impl Fn(&str) -> CommandError,
+) -> Result<Vec<StreamWrite>, CommandError> {
+    let ids: std::collections::BTreeSet<&String> = ids.iter().collect();
+    let mut guards = Vec::with_capacity(ids.len());
+    for id in ids {
+        let stream = stream(tenant, id);
+        let loaded = load::<A>(store, tenant, &stream).await?;
+        if !is_live(&loaded.state) {
+            return Err(missing(id));
+        }
+        guards.push(loaded.guard(tenant, &stream));
+    }
+    Ok(guards)
+}
+
 /// Where a command's aggregate state comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Source {

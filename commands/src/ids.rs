@@ -40,6 +40,11 @@ pub fn new_user_id() -> String {
     format!("auth0|{}", random_hex_24())
 }
 
+/// `org_` and 16 characters, like Auth0's organization ids.
+pub fn new_organization_id() -> String {
+    format!("org_{}", random_string(16))
+}
+
 /// `cgr_` and 16 characters, like Auth0's client grant ids.
 pub fn new_grant_id() -> String {
     format!("cgr_{}", random_string(16))

@@ -27,12 +27,18 @@ pub(crate) fn user(tenant: &TenantId, user_id: &str) -> String {
     format!("user:{tenant}:{user_id}")
 }
 
+pub(crate) fn organization(tenant: &TenantId, id: &str) -> String {
+    format!("organization:{tenant}:{id}")
+}
+
 /// Role names, case-insensitively: `Admin` and `admin` are the same name.
 pub(crate) const ROLE_NAME: &str = "role_name";
 pub(crate) const RESOURCE_SERVER_IDENTIFIER: &str = "resource_server_identifier";
 /// Emails per tenant, as blind indexes (keyed digests of the lowercased address): the
 /// uniqueness check never stores the address itself.
 pub(crate) const USER_EMAIL: &str = "user_email";
+/// Organization names (already lowercase slugs).
+pub(crate) const ORGANIZATION_NAME: &str = "organization_name";
 /// One grant per client and audience: the value is `<client_id> <audience>`.
 pub(crate) const CLIENT_GRANT: &str = "client_grant";
 
@@ -47,6 +53,7 @@ pub(crate) fn describe_unique(scope: &str, value: &str) -> String {
         RESOURCE_SERVER_IDENTIFIER => format!("A resource server with the identifier {value:?} already exists"),
         CLIENT_GRANT => "A client grant for this client and audience already exists".into(),
         USER_EMAIL => "A user with this email already exists".into(),
+        ORGANIZATION_NAME => format!("An organization with the name {value:?} already exists"),
         _ => format!("{scope} {value:?} is already taken"),
     }
 }

@@ -11,7 +11,7 @@ use domain::{Aggregate, Permission, TenantId};
 use eventstore::{StreamWrite, UniqueChange};
 use serde_json::{Map, Value};
 
-use crate::executor::{Extra, Source, execute, load};
+use crate::executor::{Extra, Source, execute, load, require_live};
 use crate::streams::{self, USER_EMAIL};
 use crate::{CommandError, Commands, Committed, Context, ids};
 
@@ -199,17 +199,19 @@ impl Commands {
         .await
     }
 
-    async fn check_roles_exist(&self, tenant: &TenantId, roles: &[String]) -> Result<Vec<StreamWrite>, CommandError> {
-        let mut guards = Vec::new();
-        for role in roles {
-            let stream = streams::role(tenant, role);
-            let loaded = load::<Role>(&self.store, tenant, &stream).await?;
-            if loaded.state.live().is_none() {
-                return Err(CommandError::invalid("roles", format!("Role {role:?} does not exist")));
-            }
-            guards.push(loaded.guard(tenant, &stream));
-        }
-        Ok(guards)
+    pub(crate) async fn check_roles_exist(
+        &self,
+        tenant: &TenantId,
+        roles: &[String],
+    ) -> Result<Vec<StreamWrite>, CommandError> {
+        require_live(
+            &self.store,
+            tenant,
+            (roles, streams::role),
+            |role: &Role| role.live().is_some(),
+            |role| CommandError::invalid("roles", format!("Role {role:?} does not exist")),
+        )
+        .await
     }
 
     fn email_index(&self, ctx: &Context, email: &str) -> String {

@@ -8,6 +8,7 @@ mod aggregate;
 pub mod client;
 pub mod client_grant;
 pub mod event;
+pub mod organization;
 mod permission;
 pub mod personal;
 pub mod resource_server;

@@ -7,6 +7,7 @@ mod auth;
 mod bootstrap;
 mod errors;
 mod health;
+mod organizations;
 mod resource_servers;
 mod roles;
 mod tenants;

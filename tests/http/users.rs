@@ -18,12 +18,12 @@ eventstore::backend_tests!(
     a_missing_user_is_a_404_in_the_error_shape,
 );
 
-async fn create_user(app: &TestApp, email: &str) -> Value {
+pub(crate) async fn create_user(app: &TestApp, email: &str) -> Value {
     let body = json!({ "email": email, "password": "correct horse battery", "connection": "Username-Password-Authentication" });
     json_of(app.api(Method::POST, "/users", Some(body)).await, 201).await
 }
 
-fn id_of(value: &Value) -> String {
+pub(crate) fn id_of(value: &Value) -> String {
     value["user_id"].as_str().or(value["id"].as_str()).unwrap().to_owned()
 }
 
@@ -204,6 +204,6 @@ async fn a_missing_user_is_a_404_in_the_error_shape(db: TestDatabase) {
 }
 
 /// User ids hold `|`, which a path segment carries percent-encoded.
-fn urlencode(id: &str) -> String {
+pub(crate) fn urlencode(id: &str) -> String {
     id.replace('|', "%7C")
 }

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::management::{resource_servers, roles, tenants, users};
+use super::management::{organizations, resource_servers, roles, tenants, users};
 use crate::error::ErrorBody;
 
 #[derive(Debug, OpenApi)]
@@ -24,7 +24,11 @@ use crate::error::ErrorBody;
         roles::list_permissions, roles::add_permissions, roles::remove_permissions,
         users::list, users::create, users::read, users::update, users::delete, users::by_email,
         users::list_roles, users::assign_roles, users::remove_roles,
-        users::list_permissions, users::add_permissions, users::remove_permissions,
+        users::list_permissions, users::add_permissions, users::remove_permissions, users::list_organizations,
+        organizations::list, organizations::create, organizations::read, organizations::by_name,
+        organizations::update, organizations::delete,
+        organizations::list_members, organizations::add_members, organizations::remove_members,
+        organizations::list_member_roles, organizations::assign_member_roles, organizations::remove_member_roles,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),

@@ -2,6 +2,7 @@
 //! the queries that answer from it. Every query takes the tenant.
 
 pub mod clients;
+pub mod organizations;
 pub mod resource_servers;
 pub mod role_permissions;
 pub mod roles;
@@ -24,6 +25,7 @@ pub fn all(vault: Arc<Vault>) -> Vec<Arc<dyn Projection>> {
         Arc::new(roles::RolesProjection),
         Arc::new(clients::ClientsProjection),
         Arc::new(users::UsersProjection::new(vault)),
+        Arc::new(organizations::OrganizationsProjection),
     ]
 }
 
@@ -49,6 +51,45 @@ impl Page {
 pub struct Listed<T> {
     pub items: Vec<T>,
     pub total: u64,
+}
+
+/// Checkpoint paging: the rows after `from` (a key of the list's order, exclusive), at most
+/// `take`. Unlike an offset, a checkpoint stays put while rows come and go before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub from: Option<String>,
+    pub take: u32,
+}
+
+/// One chunk of a checkpoint-paged list; `next` is the `from` of the following chunk.
+#[derive(Debug, Clone)]
+pub struct Chunk<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+impl Checkpoint {
+    /// The exclusive lower bound ("" is below every id).
+    pub fn after(&self) -> &str {
+        self.from.as_deref().unwrap_or_default()
+    }
+
+    /// One row more than `take`: that row's presence says whether there is a next chunk.
+    pub fn limit(&self) -> i64 {
+        i64::from(self.take) + 1
+    }
+
+    /// The first `take` of `rows` (fetched with [`Self::limit`]), and the key to go on from.
+    pub fn chunk<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> String) -> Chunk<T> {
+        let take = self.take as usize;
+        let next = if rows.len() > take {
+            rows.truncate(take);
+            rows.last().map(key)
+        } else {
+            None
+        };
+        Chunk { items: rows, next }
+    }
 }
 
 pub(crate) fn decode<E: DeserializeOwned>(event: &RecordedEvent) -> Result<E, ProjectionError> {

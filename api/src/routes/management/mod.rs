@@ -3,6 +3,7 @@
 //! answer; the rules live in the domain and the command layer.
 
 mod lists;
+pub(crate) mod organizations;
 pub(crate) mod resource_servers;
 pub(crate) mod roles;
 pub(crate) mod tenants;
@@ -18,6 +19,7 @@ pub fn router() -> Router<AppState> {
         .merge(resource_servers::router())
         .merge(roles::router())
         .merge(users::router())
+        .merge(organizations::router())
         .route("/openapi.json", axum::routing::get(super::openapi::document))
 }
 

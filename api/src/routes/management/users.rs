@@ -1,4 +1,5 @@
-//! `/api/v2/users`, `/api/v2/users-by-email`, and a user's roles and direct permissions.
+//! `/api/v2/users`, `/api/v2/users-by-email`, and a user's roles, direct permissions and
+//! organizations.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -7,6 +8,7 @@ use axum::{Json, Router};
 use commands::{Committed, NewUser, PersonalFields, UserPatch};
 use domain::user::User;
 use domain::{Permission, TenantId};
+use projections::read_models::organizations::{self, OrganizationView};
 use projections::read_models::roles::RoleView;
 use projections::read_models::users::{self, UserPermissionView, UserView};
 use serde::Deserialize;
@@ -29,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/users-by-email", get(by_email))
         .route("/users/{id}/roles", get(list_roles).post(assign_roles).delete(remove_roles))
         .route("/users/{id}/permissions", get(list_permissions).post(add_permissions).delete(remove_permissions))
+        .route("/users/{id}/organizations", get(list_organizations))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -441,4 +444,25 @@ pub(crate) async fn remove_permissions(
         .await
         .map_err(|e| ApiError::from_command(e, user_not_found))?;
     answer(&state, &command.context.tenant, (StatusCode::NO_CONTENT, false), committed).await
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v2/users/{id}/organizations",
+    tag = "users",
+    params(("id" = String, Path, description = "User id"), Paging),
+    responses((status = 200, description = "The organizations the user is a member of; with include_totals=true the envelope {start, limit, length, total, organizations}", body = [OrganizationView]), (status = "4XX", description = "Refused, in the error shape", body = ErrorBody)),
+    security(("bearer" = ["read:organizations"]))
+)]
+pub(crate) async fn list_organizations(
+    State(state): State<AppState>,
+    caller: Caller,
+    _: Consistent,
+    Path(id): Path<String>,
+    ApiQuery(paging): ApiQuery<Paging>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require("read:organizations")?;
+    let page = paging.page()?;
+    users::get(&state.db.pool, &caller.tenant, &id).await?.ok_or_else(user_not_found)?;
+    envelope("organizations", &paging, page, organizations::of_user(&state.db.pool, &caller.tenant, &id, page).await?)
 }
