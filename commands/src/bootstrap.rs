@@ -6,7 +6,7 @@
 //! bootstrap the same database cannot both win, because that stream's expected version is
 //! "no stream" for both.
 
-use domain::client::{Client, ClientCommand, ClientFields};
+use domain::client::{Client, ClientCommand, ClientFields, ClientSettings};
 use domain::client_grant::{ClientGrant, ClientGrantCommand, ClientGrantFields};
 use domain::personal::Sealed;
 use domain::resource_server::{ResourceServer, ResourceServerCommand, Scope};
@@ -83,9 +83,7 @@ impl Commands {
 
         let client_fields = ClientFields {
             client_id: input.client_id.clone(),
-            name: "Tenancy bootstrap client".into(),
-            app_type: "non_interactive".into(),
-            grant_types: vec!["client_credentials".into()],
+            settings: ClientSettings::machine("Tenancy bootstrap client"),
             secret_hash: input.client_secret_hash,
         };
         let client_stream = streams::client(&cp, &client_fields.client_id);

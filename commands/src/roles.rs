@@ -7,7 +7,7 @@ use domain::role::{Role, RoleCommand, RoleEvent};
 use domain::{Aggregate, Permission, TenantId};
 use eventstore::{StreamWrite, UniqueChange};
 
-use crate::executor::{Extra, Source, execute, load};
+use crate::executor::{Extra, Loaded, Source, execute, load};
 use crate::streams::{self, RESOURCE_SERVER_IDENTIFIER, ROLE_NAME, role_name_key};
 use crate::{CommandError, Commands, Committed, Context, ids};
 
@@ -112,12 +112,8 @@ impl Commands {
         for (identifier, names) in by_api {
             let unknown_api =
                 || CommandError::invalid("permissions", format!("Resource server {identifier:?} does not exist"));
-            let stream = self
-                .store
-                .unique_owner(tenant, RESOURCE_SERVER_IDENTIFIER, identifier)
-                .await?
-                .ok_or_else(unknown_api)?;
-            let loaded = load::<ResourceServer>(&self.store, tenant, &stream).await?;
+            let (stream, loaded) =
+                self.resource_server_by_identifier(tenant, identifier).await?.ok_or_else(unknown_api)?;
             let api = loaded.state.live().ok_or_else(unknown_api)?;
             if let Some(missing) = names.iter().find(|name| !api.has_scope(name)) {
                 return Err(CommandError::invalid(
@@ -128,6 +124,19 @@ impl Commands {
             guards.push(loaded.guard(tenant, &stream));
         }
         Ok(guards)
+    }
+
+    /// The resource server that holds `identifier` in the tenant, with its stream id.
+    pub(crate) async fn resource_server_by_identifier(
+        &self,
+        tenant: &TenantId,
+        identifier: &str,
+    ) -> Result<Option<(String, Loaded<ResourceServer>)>, CommandError> {
+        let Some(stream) = self.store.unique_owner(tenant, RESOURCE_SERVER_IDENTIFIER, identifier).await? else {
+            return Ok(None);
+        };
+        let loaded = load::<ResourceServer>(&self.store, tenant, &stream).await?;
+        Ok(Some((stream, loaded)))
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod auth;
 mod bootstrap;
+mod clients;
 mod errors;
 mod health;
 mod organizations;

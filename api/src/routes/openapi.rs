@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::management::{organizations, resource_servers, roles, tenants, users};
+use super::management::{client_grants, clients, organizations, resource_servers, roles, tenants, users};
 use crate::error::ErrorBody;
 
 #[derive(Debug, OpenApi)]
@@ -29,6 +29,8 @@ use crate::error::ErrorBody;
         organizations::update, organizations::delete,
         organizations::list_members, organizations::add_members, organizations::remove_members,
         organizations::list_member_roles, organizations::assign_member_roles, organizations::remove_member_roles,
+        clients::list, clients::create, clients::read, clients::update, clients::delete, clients::rotate_secret,
+        client_grants::list, client_grants::create, client_grants::update, client_grants::delete,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),

@@ -2,6 +2,8 @@
 //! Handlers parse, check the caller's permission, run one command or query, and shape the
 //! answer; the rules live in the domain and the command layer.
 
+pub(crate) mod client_grants;
+pub(crate) mod clients;
 mod lists;
 pub(crate) mod organizations;
 pub(crate) mod resource_servers;
@@ -20,6 +22,8 @@ pub fn router() -> Router<AppState> {
         .merge(roles::router())
         .merge(users::router())
         .merge(organizations::router())
+        .merge(clients::router())
+        .merge(client_grants::router())
         .route("/openapi.json", axum::routing::get(super::openapi::document))
 }
 
