@@ -5,6 +5,7 @@
 use commands::{Bootstrap, BootstrapAdmin, BootstrapOutcome, CommandError, Commands};
 use domain::TenantId;
 use domain::resource_server::Scope;
+use domain::settings::PasswordPolicy;
 use eventstore::{Actor, MasterKey, Metadata, Vault, VaultError};
 use serde_json::{Value, json};
 
@@ -64,7 +65,8 @@ pub async fn bootstrap(
     let admin = BootstrapAdmin {
         email: vault.seal(&cp, &admin_id, &admin_email).await?,
         email_index: vault.blind_index(&cp, &admin_email.to_lowercase()),
-        password_hash: passwords::hash(admin_password.clone()).await?,
+        // Nothing is configured before bootstrap: the default policy applies.
+        password_hash: passwords::hash(admin_password.clone(), PasswordPolicy::default()).await?,
         user_id: admin_id.clone(),
     };
     let input = Bootstrap {

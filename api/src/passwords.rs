@@ -5,13 +5,12 @@ use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand::rngs::OsRng;
 
-/// At least this many characters; F3 makes the policy per tenant.
-pub const MIN_PASSWORD_LENGTH: usize = 8;
+use domain::settings::PasswordPolicy;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
-    #[error("password must be at least {MIN_PASSWORD_LENGTH} characters")]
-    TooShort,
+    #[error("password must be at least {min_length} characters (the tenant's password policy)")]
+    TooShort { min_length: u32 },
     #[error("password hashing failed: {0}")]
     Hashing(String),
 }
@@ -21,10 +20,10 @@ fn argon2() -> Result<Argon2<'static>, PasswordError> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-/// The PHC string of `password` (`$argon2id$v=19$m=19456,t=2,p=1$…`).
-pub async fn hash(password: String) -> Result<String, PasswordError> {
-    if password.chars().count() < MIN_PASSWORD_LENGTH {
-        return Err(PasswordError::TooShort);
+/// The PHC string of `password` (`$argon2id$v=19$m=19456,t=2,p=1$…`), if it meets `policy`.
+pub async fn hash(password: String, policy: PasswordPolicy) -> Result<String, PasswordError> {
+    if password.chars().count() < policy.min_length as usize {
+        return Err(PasswordError::TooShort { min_length: policy.min_length });
     }
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
@@ -45,7 +44,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_password_hashes_to_argon2id_with_owasp_parameters_and_verifies() {
-        let phc = hash("correct horse".into()).await.unwrap();
+        let phc = hash("correct horse".into(), PasswordPolicy::default()).await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
         let parsed = PasswordHash::new(&phc).unwrap();
         assert!(argon2().unwrap().verify_password(b"correct horse", &parsed).is_ok());
@@ -53,7 +52,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_short_password_is_refused() {
-        assert!(matches!(hash("short".into()).await, Err(PasswordError::TooShort)));
+    async fn a_password_shorter_than_the_policy_is_refused() {
+        let policy = PasswordPolicy { min_length: 12 };
+        assert!(hash("eleven chars".into(), policy).await.is_ok());
+        assert!(matches!(hash("ten chars!".into(), policy).await, Err(PasswordError::TooShort { min_length: 12 })));
     }
 }

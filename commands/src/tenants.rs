@@ -4,10 +4,11 @@
 //! idempotency key) is the control plane's. The tenant id is unique because its stream must
 //! not exist yet: the append's expected version is the uniqueness check.
 
+use domain::settings::{EffectiveSettings, SettingsPatch};
 use domain::tenant::{Tenant, TenantCommand, TenantFields};
 use domain::{Aggregate, TenantId};
 
-use crate::executor::{Extra, Source, execute};
+use crate::executor::{Extra, Source, execute, load};
 use crate::{CommandError, Commands, Committed, Context, streams};
 
 #[derive(Debug, Clone)]
@@ -33,6 +34,30 @@ impl Commands {
         friendly_name: Option<String>,
     ) -> Result<Committed<Tenant>, CommandError> {
         self.run_tenant(ctx, id, TenantCommand::Update { name, friendly_name }).await
+    }
+
+    /// Changes the settings of the context's own tenant.
+    pub async fn update_tenant_settings(
+        &self,
+        ctx: &Context,
+        friendly_name: Option<String>,
+        settings: SettingsPatch,
+    ) -> Result<Committed<Tenant>, CommandError> {
+        let tenant = ctx.tenant.clone();
+        self.run_tenant(ctx, &tenant, TenantCommand::UpdateSettings { friendly_name, settings }).await
+    }
+
+    /// The settings in effect for `tenant`, folded from the log: rules the command side
+    /// enforces (the password policy) must not depend on a read model that may lag.
+    pub async fn effective_settings(&self, tenant: &TenantId) -> Result<EffectiveSettings, CommandError> {
+        let own = load::<Tenant>(&self.store, tenant, &streams::tenant(tenant)).await?;
+        let own = own.state.state().map(|t| t.settings.clone()).unwrap_or_default();
+        if tenant.is_control_plane() {
+            return Ok(own.effective(None));
+        }
+        let control_plane = TenantId::control_plane();
+        let parent = load::<Tenant>(&self.store, &control_plane, &streams::tenant(&control_plane)).await?;
+        Ok(own.effective(parent.state.state().map(|t| &t.settings)))
     }
 
     pub async fn delete_tenant(&self, ctx: &Context, id: &TenantId) -> Result<Committed<Tenant>, CommandError> {

@@ -13,6 +13,7 @@ mod permission;
 pub mod personal;
 pub mod resource_server;
 pub mod role;
+pub mod settings;
 pub mod tenant;
 mod tenant_id;
 mod text;

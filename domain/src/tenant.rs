@@ -1,8 +1,9 @@
 //! The Tenant aggregate: one isolated space of users, roles and APIs, managed from the
-//! control plane. Its stream lives under its own tenant id.
+//! control plane, with the settings it overrides. Its stream lives under its own tenant id.
 
 use serde::{Deserialize, Serialize};
 
+use crate::settings::{SettingsError, SettingsOverrides, SettingsPatch};
 use crate::text::valid_name;
 use crate::{Aggregate, Rejection, RejectionKind, TenantId};
 
@@ -19,14 +20,29 @@ pub struct TenantFields {
 pub enum Tenant {
     #[default]
     Absent,
-    Live(TenantFields),
+    Live(Box<TenantState>),
     Deleted,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantState {
+    pub fields: TenantFields,
+    /// The settings this tenant set itself; the rest it inherits.
+    pub settings: SettingsOverrides,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum TenantCommand {
     Create(TenantFields),
-    Update { name: Option<String>, friendly_name: Option<String> },
+    Update {
+        name: Option<String>,
+        friendly_name: Option<String>,
+    },
+    /// `PATCH /tenants/settings`: the friendly name is the tenant's own, never inherited.
+    UpdateSettings {
+        friendly_name: Option<String>,
+        settings: SettingsPatch,
+    },
     Delete,
 }
 
@@ -38,6 +54,9 @@ pub enum TenantEvent {
     /// The tenant after the change.
     #[serde(rename = "tenant.updated")]
     Updated(TenantFields),
+    /// The overrides after the change (keys not in it are inherited).
+    #[serde(rename = "tenant.settings_updated")]
+    SettingsUpdated { id: TenantId, settings: SettingsOverrides },
     #[serde(rename = "tenant.deleted")]
     Deleted { id: TenantId },
 }
@@ -48,6 +67,8 @@ pub enum TenantError {
     InvalidName,
     #[error("friendly_name must be 1 to {TENANT_NAME_MAX} characters, without control characters")]
     InvalidFriendlyName,
+    #[error("{0}")]
+    InvalidSetting(SettingsError),
     #[error("The tenant already exists")]
     AlreadyExists,
     #[error("The tenant does not exist")]
@@ -59,7 +80,7 @@ pub enum TenantError {
 impl Rejection for TenantError {
     fn kind(&self) -> RejectionKind {
         match self {
-            Self::InvalidName | Self::InvalidFriendlyName => RejectionKind::Invalid,
+            Self::InvalidName | Self::InvalidFriendlyName | Self::InvalidSetting(_) => RejectionKind::Invalid,
             Self::AlreadyExists => RejectionKind::AlreadyExists,
             Self::NotFound => RejectionKind::NotFound,
             Self::ControlPlaneIsPermanent => RejectionKind::Forbidden,
@@ -70,6 +91,7 @@ impl Rejection for TenantError {
         match self {
             Self::InvalidName => Some("name"),
             Self::InvalidFriendlyName => Some("friendly_name"),
+            Self::InvalidSetting(error) => Some(error.field()),
             Self::AlreadyExists | Self::NotFound | Self::ControlPlaneIsPermanent => None,
         }
     }
@@ -90,36 +112,72 @@ impl Aggregate for Tenant {
             (Self::Live(_) | Self::Deleted, TenantCommand::Create(_)) => Err(TenantError::AlreadyExists),
             (Self::Absent | Self::Deleted, _) => Err(TenantError::NotFound),
             (Self::Live(current), TenantCommand::Update { name, friendly_name }) => {
-                let next = TenantFields {
-                    id: current.id.clone(),
-                    name: name.unwrap_or_else(|| current.name.clone()),
-                    friendly_name: friendly_name.unwrap_or_else(|| current.friendly_name.clone()),
-                };
-                check(&next)?;
-                Ok(if &next == current { Vec::new() } else { vec![TenantEvent::Updated(next)] })
+                renamed(&current.fields, name, friendly_name).map(|event| event.into_iter().collect())
             }
-            (Self::Live(current), TenantCommand::Delete) if current.id.is_control_plane() => {
+            (Self::Live(current), TenantCommand::UpdateSettings { friendly_name, settings }) => {
+                let mut events: Vec<TenantEvent> = renamed(&current.fields, None, friendly_name)?.into_iter().collect();
+                let next = current.settings.patched(settings).map_err(TenantError::InvalidSetting)?;
+                if next != current.settings {
+                    events.push(TenantEvent::SettingsUpdated { id: current.fields.id.clone(), settings: next });
+                }
+                Ok(events)
+            }
+            (Self::Live(current), TenantCommand::Delete) if current.fields.id.is_control_plane() => {
                 Err(TenantError::ControlPlaneIsPermanent)
             }
-            (Self::Live(current), TenantCommand::Delete) => Ok(vec![TenantEvent::Deleted { id: current.id.clone() }]),
+            (Self::Live(current), TenantCommand::Delete) => {
+                Ok(vec![TenantEvent::Deleted { id: current.fields.id.clone() }])
+            }
         }
     }
 
     fn evolve(self, event: &TenantEvent) -> Self {
-        match event {
-            TenantEvent::Created(fields) | TenantEvent::Updated(fields) => Self::Live(fields.clone()),
-            TenantEvent::Deleted { .. } => Self::Deleted,
+        match (self, event) {
+            (Self::Live(mut tenant), TenantEvent::Updated(fields)) => {
+                tenant.fields = fields.clone();
+                Self::Live(tenant)
+            }
+            (Self::Live(mut tenant), TenantEvent::SettingsUpdated { settings, .. }) => {
+                tenant.settings = settings.clone();
+                Self::Live(tenant)
+            }
+            (_, TenantEvent::Created(fields)) => {
+                Self::Live(Box::new(TenantState { fields: fields.clone(), settings: SettingsOverrides::default() }))
+            }
+            (_, TenantEvent::Deleted { .. }) => Self::Deleted,
+            // An event that does not apply to the state changes nothing: the log is the truth,
+            // and decide never emits one.
+            (state, _) => state,
         }
     }
 }
 
 impl Tenant {
     pub fn live(&self) -> Option<&TenantFields> {
+        self.state().map(|tenant| &tenant.fields)
+    }
+
+    pub fn state(&self) -> Option<&TenantState> {
         match self {
-            Self::Live(fields) => Some(fields),
+            Self::Live(tenant) => Some(tenant),
             Self::Absent | Self::Deleted => None,
         }
     }
+}
+
+/// The `tenant.updated` of a rename, if it changes anything.
+fn renamed(
+    current: &TenantFields,
+    name: Option<String>,
+    friendly_name: Option<String>,
+) -> Result<Option<TenantEvent>, TenantError> {
+    let next = TenantFields {
+        id: current.id.clone(),
+        name: name.unwrap_or_else(|| current.name.clone()),
+        friendly_name: friendly_name.unwrap_or_else(|| current.friendly_name.clone()),
+    };
+    check(&next)?;
+    Ok((&next != current).then_some(TenantEvent::Updated(next)))
 }
 
 fn check(fields: &TenantFields) -> Result<(), TenantError> {
@@ -169,6 +227,39 @@ mod tests {
         tenant([TenantEvent::Created(acme())])
             .when(TenantCommand::Update { name: None, friendly_name: Some("Acme".into()) })
             .then([TenantEvent::Updated(TenantFields { friendly_name: "Acme".into(), ..acme() })]);
+    }
+
+    #[test]
+    fn a_settings_change_records_the_overrides_after_it_and_the_friendly_name_as_a_rename() {
+        let patch = SettingsPatch { support_email: Some(Some("help@acme.example".into())), ..SettingsPatch::default() };
+        let settings =
+            SettingsOverrides { support_email: Some("help@acme.example".into()), ..SettingsOverrides::default() };
+        tenant([TenantEvent::Created(acme())])
+            .when(TenantCommand::UpdateSettings { friendly_name: Some("Acme".into()), settings: patch })
+            .then([
+                TenantEvent::Updated(TenantFields { friendly_name: "Acme".into(), ..acme() }),
+                TenantEvent::SettingsUpdated { id: acme().id, settings },
+            ]);
+    }
+
+    #[test]
+    fn a_settings_change_that_changes_nothing_records_nothing() {
+        let settings = SettingsOverrides { session_lifetime: Some(12), ..SettingsOverrides::default() };
+        tenant([TenantEvent::Created(acme()), TenantEvent::SettingsUpdated { id: acme().id, settings }])
+            .when(TenantCommand::UpdateSettings {
+                friendly_name: None,
+                settings: SettingsPatch { session_lifetime: Some(Some(12)), ..SettingsPatch::default() },
+            })
+            .then([]);
+    }
+
+    #[test]
+    fn a_bad_setting_is_refused_naming_its_key() {
+        let patch = SettingsPatch { session_lifetime: Some(Some(0)), ..SettingsPatch::default() };
+        let refusal = Tenant::fold(&[TenantEvent::Created(acme())])
+            .decide(TenantCommand::UpdateSettings { friendly_name: None, settings: patch })
+            .unwrap_err();
+        assert_eq!(refusal.field(), Some("session_lifetime"));
     }
 
     #[test]

@@ -11,5 +11,6 @@ mod health;
 mod organizations;
 mod resource_servers;
 mod roles;
+mod settings;
 mod tenants;
 mod users;

@@ -9,16 +9,25 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use domain::TenantId;
 use eventstore::Actor;
+use projections::read_models::tenants;
 
 use super::tokens::{VerifyError, verify};
 use crate::app::AppState;
 use crate::error::ApiError;
 
+/// Names the tenant a control-plane caller acts in (DESIGN.md §5); honoured only for a token
+/// with [`ADMIN_TENANTS`].
+pub const TENANT_HEADER: &str = "tenant-id";
+/// The platform administrator's permission: manage any tenant.
+pub const ADMIN_TENANTS: &str = "admin:tenants";
+
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// The tenant the request acts in. F2 serves the control plane only; F4 resolves child
-    /// tenants from the host and the token's organization.
+    /// The tenant the request acts in: the token's, or the one a platform administrator names
+    /// in the `tenant-id` header. F4 adds the host and the token's organization.
     pub tenant: TenantId,
+    /// The tenant that issued the token: who acts, for the audit trail.
+    token_tenant: TenantId,
     pub sub: String,
     pub client_id: String,
     permissions: Arc<HashSet<String>>,
@@ -40,7 +49,7 @@ impl Caller {
     pub fn actor(&self) -> Actor {
         Actor {
             sub: self.sub.clone(),
-            tenant_id: Some(self.tenant.to_string()),
+            tenant_id: Some(self.token_tenant.to_string()),
             client_id: Some(self.client_id.clone()),
         }
     }
@@ -59,7 +68,7 @@ impl FromRequestParts<AppState> for Caller {
         let tenant = TenantId::control_plane();
         let now = chrono::Utc::now().timestamp();
         if let Some(caller) = state.verified.get(token, now) {
-            return Ok(caller);
+            return caller.addressed(parts, state).await;
         }
         let keys = state.keys.for_tenant(&tenant).await.map_err(ApiError::internal)?;
         let claims = verify(&keys, token, &state.urls.issuer(), &state.urls.management_audience())
@@ -69,9 +78,42 @@ impl FromRequestParts<AppState> for Caller {
         }
         let mut permissions: HashSet<String> = claims.permissions.into_iter().collect();
         permissions.extend(claims.scope.split_whitespace().map(str::to_owned));
-        let caller = Self { tenant, sub: claims.sub, client_id: claims.azp, permissions: Arc::new(permissions) };
+        let caller = Self {
+            tenant: tenant.clone(),
+            token_tenant: tenant,
+            sub: claims.sub,
+            client_id: claims.azp,
+            permissions: Arc::new(permissions),
+        };
         state.verified.insert(token, caller.clone(), claims.exp);
-        Ok(caller)
+        caller.addressed(parts, state).await
+    }
+}
+
+impl Caller {
+    /// This caller acting in the tenant the `tenant-id` header names, if it names one: only a
+    /// platform administrator may, and only in a tenant that exists.
+    async fn addressed(self, parts: &Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get(TENANT_HEADER) else { return Ok(self) };
+        let tenant = value.to_str().ok().and_then(|v| TenantId::parse(v.trim()).ok()).ok_or_else(|| {
+            ApiError::BadRequest { message: "The tenant-id header must be a tenant id".into(), code: "invalid_headers" }
+        })?;
+        if tenant == self.tenant {
+            return Ok(self);
+        }
+        if !self.permissions.contains(ADMIN_TENANTS) {
+            return Err(ApiError::Forbidden {
+                message: format!("Acting in tenant {tenant:?} needs the {ADMIN_TENANTS} permission"),
+                code: "insufficient_scope",
+            });
+        }
+        if tenants::get(&state.db.pool, tenant.as_str()).await?.is_none() {
+            return Err(ApiError::NotFound {
+                message: format!("The tenant {tenant:?} does not exist."),
+                code: "inexistent_tenant",
+            });
+        }
+        Ok(Self { tenant, ..self })
     }
 }
 

@@ -3,6 +3,7 @@
 
 /// Every scope of the Management API resource server, with its description.
 pub const MANAGEMENT_SCOPES: &[(&str, &str)] = &[
+    ("admin:tenants", "Manage every tenant (platform administrator)"),
     ("read:tenants", "Read tenants"),
     ("create:tenants", "Create tenants"),
     ("update:tenants", "Update tenants"),

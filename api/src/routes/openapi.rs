@@ -18,6 +18,7 @@ use crate::error::ErrorBody;
     ),
     paths(
         tenants::list, tenants::create, tenants::read, tenants::update, tenants::delete,
+        tenants::read_settings, tenants::update_settings,
         resource_servers::list, resource_servers::create, resource_servers::read, resource_servers::update,
         resource_servers::delete,
         roles::list, roles::create, roles::read, roles::update, roles::delete,

@@ -1,17 +1,22 @@
-//! `/api/v2/tenants`: the tenants the control plane manages. Control-plane callers only.
+//! `/api/v2/tenants`: the tenants the control plane manages (control-plane callers only), and
+//! `/api/v2/tenants/settings`: the settings of the caller's own tenant, with inheritance.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
+use std::collections::BTreeMap;
+
 use commands::{Committed, NewTenant};
 use domain::TenantId;
+use domain::settings::{EffectiveSettings, PasswordPolicy, SettingsPatch};
 use domain::tenant::Tenant;
 use projections::read_models::tenants::{self, TenantView};
-use serde::Deserialize;
 use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::double_option;
 use super::lists::{Paging, envelope};
 use crate::app::AppState;
 use crate::auth::Caller;
@@ -22,6 +27,8 @@ use crate::extract::{ApiQuery, Command};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/tenants", get(list).post(create))
+        // Matched before `/tenants/{id}`: a static segment wins.
+        .route("/tenants/settings", get(read_settings).patch(update_settings))
         .route("/tenants/{id}", get(read).patch(update).delete(delete))
 }
 
@@ -38,6 +45,48 @@ pub(crate) struct CreateTenant {
 pub(crate) struct UpdateTenant {
     name: Option<String>,
     friendly_name: Option<String>,
+}
+
+/// Absent keys keep their value; `null` removes the tenant's override, so the key is inherited
+/// from the control plane again. Flags likewise, one by one.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UpdateSettings {
+    /// The tenant's own name for people; cannot be removed.
+    friendly_name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    support_email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    support_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    default_audience: Option<Option<String>>,
+    /// Hours.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<u32>)]
+    session_lifetime: Option<Option<u32>>,
+    /// Hours.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<u32>)]
+    idle_session_lifetime: Option<Option<u32>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<bool>)]
+    allow_organization_name_in_authentication_api: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<PasswordPolicy>)]
+    password_policy: Option<Option<PasswordPolicy>>,
+    #[schema(value_type = Option<Object>)]
+    flags: Option<BTreeMap<String, Option<bool>>>,
+}
+
+/// The settings in effect for the tenant, and its friendly name.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct SettingsView {
+    friendly_name: String,
+    #[serde(flatten)]
+    settings: EffectiveSettings,
 }
 
 fn not_found() -> ApiError {
@@ -171,4 +220,61 @@ pub(crate) async fn delete(
         state.commands.delete_tenant(&command.context, &id).await.map_err(|e| ApiError::from_command(e, not_found))?;
     state.visible(committed.position).await?;
     Ok(answer(StatusCode::OK, committed, false))
+}
+
+/// The caller's tenant's settings as the read model has them.
+async fn settings_view(state: &AppState, tenant: &TenantId) -> Result<SettingsView, ApiError> {
+    let pool = &state.db.pool;
+    let friendly_name = tenants::get(pool, tenant.as_str()).await?.ok_or_else(not_found)?.friendly_name;
+    Ok(SettingsView { friendly_name, settings: tenants::effective_settings(pool, tenant).await? })
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v2/tenants/settings",
+    tag = "tenants",
+    responses((status = 200, description = "The settings in effect for the caller's tenant: its own, else the control plane's, else the defaults", body = SettingsView), (status = "4XX", description = "Refused, in the error shape", body = ErrorBody)),
+    security(("bearer" = ["read:tenant_settings"]))
+)]
+pub(crate) async fn read_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+    _: Consistent,
+) -> Result<Json<SettingsView>, ApiError> {
+    caller.require("read:tenant_settings")?;
+    settings_view(&state, &caller.tenant).await.map(Json)
+}
+
+#[utoipa::path(
+    patch,
+    path = "/api/v2/tenants/settings",
+    tag = "tenants",
+    request_body = UpdateSettings,
+    responses((status = 200, description = "The settings in effect after the change", body = SettingsView), (status = "4XX", description = "Refused, in the error shape", body = ErrorBody)),
+    security(("bearer" = ["update:tenant_settings"]))
+)]
+pub(crate) async fn update_settings(
+    State(state): State<AppState>,
+    command: Command<UpdateSettings>,
+) -> Result<Written<SettingsView>, ApiError> {
+    command.caller.require("update:tenant_settings")?;
+    let Command { context, body, .. } = command;
+    let patch = SettingsPatch {
+        support_email: body.support_email,
+        support_url: body.support_url,
+        default_audience: body.default_audience,
+        session_lifetime: body.session_lifetime,
+        idle_session_lifetime: body.idle_session_lifetime,
+        allow_organization_name_in_authentication_api: body.allow_organization_name_in_authentication_api,
+        password_policy: body.password_policy,
+        flags: body.flags.unwrap_or_default(),
+    };
+    let committed = state
+        .commands
+        .update_tenant_settings(&context, body.friendly_name, patch)
+        .await
+        .map_err(|e| ApiError::from_command(e, not_found))?;
+    state.visible(committed.position).await?;
+    let body = settings_view(&state, &context.tenant).await?;
+    Ok(Written { status: StatusCode::OK, position: committed.position, replayed: committed.replayed, body: Some(body) })
 }

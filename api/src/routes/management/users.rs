@@ -128,9 +128,12 @@ fn user_not_found() -> ApiError {
     ApiError::NotFound { message: "The user does not exist.".into(), code: "inexistent_user" }
 }
 
-async fn hash_password(password: String) -> Result<String, ApiError> {
-    passwords::hash(password).await.map_err(|error| match error {
-        passwords::PasswordError::TooShort => ApiError::bad_body(format!("password: {error}")),
+/// The hash of `password` if it meets the tenant's password policy (read from the log, so a
+/// policy just changed applies at once).
+async fn hash_password(state: &AppState, tenant: &TenantId, password: String) -> Result<String, ApiError> {
+    let policy = state.commands.effective_settings(tenant).await?.password_policy;
+    passwords::hash(password, policy).await.map_err(|error| match error {
+        passwords::PasswordError::TooShort { .. } => ApiError::bad_body(format!("password: {error}")),
         passwords::PasswordError::Hashing(_) => ApiError::internal(error),
     })
 }
@@ -189,7 +192,7 @@ pub(crate) async fn create(
         connection: body.connection,
         email: body.email,
         email_verified: body.email_verified,
-        password_hash: hash_password(password).await?,
+        password_hash: hash_password(&state, &context.tenant, password).await?,
         personal: PersonalFields {
             name: body.name,
             given_name: body.given_name,
@@ -245,7 +248,7 @@ pub(crate) async fn update(
         return Err(ApiError::bad_body(format!("connection: the connection {connection:?} does not exist")));
     }
     let password_hash = match body.password {
-        Some(password) => Some(hash_password(password).await?),
+        Some(password) => Some(hash_password(&state, &context.tenant, password).await?),
         None => None,
     };
     let patch = UserPatch {
