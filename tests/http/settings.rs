@@ -19,21 +19,8 @@ async fn create_tenant(app: &TestApp, id: &str) {
     json_of(app.api(Method::POST, "/tenants", Some(json!({ "id": id }))).await, 201).await;
 }
 
-/// A Management API request acting in `tenant` through the `tenant-id` header.
-async fn in_tenant(app: &TestApp, tenant: &str, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
-    let mut request = app
-        .client
-        .request(method, app.url(&format!("/api/v2{path}")))
-        .bearer_auth(app.token().await)
-        .header("tenant-id", tenant);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    request.send().await.unwrap()
-}
-
 async fn child_settings(app: &TestApp, tenant: &str) -> Value {
-    json_of(in_tenant(app, tenant, Method::GET, "/tenants/settings", None).await, 200).await
+    json_of(app.api_in(tenant, Method::GET, "/tenants/settings", None).await, 200).await
 }
 
 async fn settings_show_defaults_and_changes_with_the_friendly_name(db: TestDatabase) {
@@ -72,7 +59,7 @@ async fn a_child_inherits_each_key_until_it_overrides_it_and_again_once_it_clear
 
     // The child overrides B.
     let overridden = json_of(
-        in_tenant(&app, "acme", Method::PATCH, "/tenants/settings", Some(json!({ "session_lifetime": 12 }))).await,
+        app.api_in("acme", Method::PATCH, "/tenants/settings", Some(json!({ "session_lifetime": 12 }))).await,
         200,
     )
     .await;
@@ -85,7 +72,7 @@ async fn a_child_inherits_each_key_until_it_overrides_it_and_again_once_it_clear
 
     // The child clears B: inherited again.
     let cleared = json_of(
-        in_tenant(&app, "acme", Method::PATCH, "/tenants/settings", Some(json!({ "session_lifetime": null }))).await,
+        app.api_in("acme", Method::PATCH, "/tenants/settings", Some(json!({ "session_lifetime": null }))).await,
         200,
     )
     .await;
@@ -108,22 +95,21 @@ async fn the_password_policy_is_per_tenant(db: TestDatabase) {
     let app = TestApp::start(db).await;
     create_tenant(&app, "acme").await;
     let policy = json!({ "password_policy": { "min_length": 12 } });
-    json_of(in_tenant(&app, "acme", Method::PATCH, "/tenants/settings", Some(policy)).await, 200).await;
+    json_of(app.api_in("acme", Method::PATCH, "/tenants/settings", Some(policy)).await, 200).await;
 
     let user = |email: &str| json!({ "email": email, "password": "ten chars!" });
     let head = app.head().await;
-    let message =
-        error_of(in_tenant(&app, "acme", Method::POST, "/users", Some(user("a@acme.example"))).await, 400).await;
+    let message = error_of(app.api_in("acme", Method::POST, "/users", Some(user("a@acme.example"))).await, 400).await;
     assert!(message.contains("password") && message.contains("12"), "{message}");
     assert_eq!(app.head().await, head);
     // The control plane keeps the default of 8.
     json_of(app.api(Method::POST, "/users", Some(user("a@platform.example"))).await, 201).await;
     let long = json!({ "email": "a@acme.example", "password": "twelve chars" });
-    let created = json_of(in_tenant(&app, "acme", Method::POST, "/users", Some(long)).await, 201).await;
+    let created = json_of(app.api_in("acme", Method::POST, "/users", Some(long)).await, 201).await;
     // The user is the child's, not the control plane's.
     let path = format!("/users/{}", created["user_id"].as_str().unwrap().replace('|', "%7C"));
     error_of(app.api(Method::GET, &path, None).await, 404).await;
-    json_of(in_tenant(&app, "acme", Method::GET, &path, None).await, 200).await;
+    json_of(app.api_in("acme", Method::GET, &path, None).await, 200).await;
 }
 
 async fn bad_settings_are_a_400_naming_the_key_and_append_nothing(db: TestDatabase) {
@@ -166,8 +152,8 @@ async fn only_a_platform_administrator_may_name_another_tenant(db: TestDatabase)
     assert_eq!(ask("acme").await.unwrap().status(), 403);
     // Naming its own tenant is no escalation.
     assert_eq!(ask("control_plane").await.unwrap().status(), 200);
-    assert_eq!(in_tenant(&app, "nowhere", Method::GET, "/tenants/settings", None).await.status(), 404);
-    assert_eq!(in_tenant(&app, "Not A Tenant", Method::GET, "/tenants/settings", None).await.status(), 400);
+    assert_eq!(app.api_in("nowhere", Method::GET, "/tenants/settings", None).await.status(), 404);
+    assert_eq!(app.api_in("Not A Tenant", Method::GET, "/tenants/settings", None).await.status(), 400);
     // Tenants themselves are managed from the control plane only.
-    assert_eq!(in_tenant(&app, "acme", Method::GET, "/tenants", None).await.status(), 403);
+    assert_eq!(app.api_in("acme", Method::GET, "/tenants", None).await.status(), 403);
 }

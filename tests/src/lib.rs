@@ -103,6 +103,21 @@ impl TestApp {
         request.send().await.expect("the server answers")
     }
 
+    /// A Management API request of the bootstrap client acting in `tenant` through the
+    /// `tenant-id` header (it holds `admin:tenants`).
+    pub async fn api_in(&self, tenant: &str, method: Method, path: &str, body: Option<Value>) -> Response {
+        let token = self.token().await;
+        let mut request = self
+            .client
+            .request(method, self.url(&format!("/api/v2{path}")))
+            .bearer_auth(token)
+            .header("tenant-id", tenant);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("the server answers")
+    }
+
     /// The log's head position, straight from the store.
     pub async fn head(&self) -> u64 {
         self.state.db.store.head().await.unwrap()

@@ -10,7 +10,7 @@ use eventstore::RecordedEvent;
 use eventstore::sqlx::{self, AnyConnection, AnyPool, FromRow};
 use serde::Serialize;
 
-use super::{Listed, Page, decode, json_text, timestamp};
+use super::{Listed, Page, TENANT_DELETED, decode, drop_tenant, json_text, timestamp};
 use crate::{Projection, ProjectionError};
 
 #[derive(Debug)]
@@ -32,10 +32,14 @@ impl Projection for ClientsProjection {
             "client_grant.updated",
             "client_grant.deleted",
             "resource_server.deleted",
+            TENANT_DELETED,
         ]
     }
 
     async fn apply(&self, tx: &mut AnyConnection, event: &RecordedEvent) -> Result<(), ProjectionError> {
+        if event.event_type == TENANT_DELETED {
+            return drop_tenant(tx, event, &["client_grants", "clients"]).await;
+        }
         let tenant = event.tenant_id.as_str();
         if event.event_type == "resource_server.deleted" {
             if let ResourceServerEvent::Deleted { identifier, .. } = decode::<ResourceServerEvent>(event)? {

@@ -92,6 +92,24 @@ impl Checkpoint {
     }
 }
 
+/// `tenant.deleted`, which every read model follows: a deleted tenant leaves no row behind.
+pub(crate) const TENANT_DELETED: &str = "tenant.deleted";
+
+/// Deletes every row of the deleted tenant from `tables` (each keyed by `tenant_id`).
+pub(crate) async fn drop_tenant(
+    tx: &mut eventstore::sqlx::AnyConnection,
+    event: &RecordedEvent,
+    tables: &[&str],
+) -> Result<(), ProjectionError> {
+    if let domain::tenant::TenantEvent::Deleted { id } = decode::<domain::tenant::TenantEvent>(event)? {
+        for table in tables {
+            let sql = format!("DELETE FROM {table} WHERE tenant_id = $1");
+            eventstore::sqlx::query(eventstore::sqlx::AssertSqlSafe(sql)).bind(id.as_str()).execute(&mut *tx).await?;
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn decode<E: DeserializeOwned>(event: &RecordedEvent) -> Result<E, ProjectionError> {
     domain::event::decode(&event.event_type, &event.payload).map_err(|e| ProjectionError::event(event, e))
 }

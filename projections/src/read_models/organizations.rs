@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::roles::RoleView;
-use super::{Checkpoint, Chunk, Listed, Page, decode, json_text, timestamp};
+use super::{Checkpoint, Chunk, Listed, Page, TENANT_DELETED, decode, drop_tenant, json_text, timestamp};
 use crate::{Projection, ProjectionError};
 
 #[derive(Debug)]
@@ -63,10 +63,15 @@ impl Projection for OrganizationsProjection {
             "organization.deleted",
             "user.deleted",
             "role.deleted",
+            TENANT_DELETED,
         ]
     }
 
     async fn apply(&self, tx: &mut AnyConnection, event: &RecordedEvent) -> Result<(), ProjectionError> {
+        if event.event_type == TENANT_DELETED {
+            return drop_tenant(tx, event, &["organization_member_roles", "organization_members", "organizations"])
+                .await;
+        }
         let tenant = event.tenant_id.as_str();
         match event.event_type.as_str() {
             "user.deleted" => {

@@ -7,7 +7,7 @@ use eventstore::RecordedEvent;
 use eventstore::sqlx::{self, AnyConnection, AnyPool, FromRow};
 use serde::Serialize;
 
-use super::{Listed, Page, decode, json_text, timestamp};
+use super::{Listed, Page, TENANT_DELETED, decode, drop_tenant, json_text, timestamp};
 use crate::{Projection, ProjectionError};
 
 #[derive(Debug)]
@@ -20,10 +20,13 @@ impl Projection for ResourceServersProjection {
     }
 
     fn event_types(&self) -> &[&str] {
-        &["resource_server.created", "resource_server.updated", "resource_server.deleted"]
+        &["resource_server.created", "resource_server.updated", "resource_server.deleted", TENANT_DELETED]
     }
 
     async fn apply(&self, tx: &mut AnyConnection, event: &RecordedEvent) -> Result<(), ProjectionError> {
+        if event.event_type == TENANT_DELETED {
+            return drop_tenant(tx, event, &["resource_servers"]).await;
+        }
         let tenant = event.tenant_id.as_str();
         let at = timestamp(event);
         match decode::<ResourceServerEvent>(event)? {

@@ -40,11 +40,19 @@ impl MemoryProjection for RolePermissions {
             "resource_server.created",
             "resource_server.updated",
             "resource_server.deleted",
+            super::TENANT_DELETED,
         ]
     }
 
     fn apply(&self, event: &RecordedEvent) -> Result<(), ProjectionError> {
         let tenant = event.tenant_id.clone();
+        if event.event_type == super::TENANT_DELETED {
+            // The tenant's own stream carries its deletion: `tenant` is the deleted one.
+            let mut state = self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            state.roles.retain(|(owner, _), _| *owner != tenant);
+            state.apis.retain(|(owner, _), _| *owner != tenant);
+            return Ok(());
+        }
         // Decode before locking: a bad payload changes nothing.
         if event.event_type.starts_with("resource_server.") {
             let decoded = decode::<ResourceServerEvent>(event)?;

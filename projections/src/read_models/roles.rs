@@ -7,7 +7,7 @@ use eventstore::RecordedEvent;
 use eventstore::sqlx::{self, AnyConnection, AnyPool, FromRow};
 use serde::Serialize;
 
-use super::{Listed, Page, contains_pattern, decode, timestamp};
+use super::{Listed, Page, TENANT_DELETED, contains_pattern, decode, drop_tenant, timestamp};
 use crate::{Projection, ProjectionError};
 
 #[derive(Debug)]
@@ -20,10 +20,20 @@ impl Projection for RolesProjection {
     }
 
     fn event_types(&self) -> &[&str] {
-        &["role.created", "role.updated", "role.permissions_added", "role.permissions_removed", "role.deleted"]
+        &[
+            "role.created",
+            "role.updated",
+            "role.permissions_added",
+            "role.permissions_removed",
+            "role.deleted",
+            TENANT_DELETED,
+        ]
     }
 
     async fn apply(&self, tx: &mut AnyConnection, event: &RecordedEvent) -> Result<(), ProjectionError> {
+        if event.event_type == TENANT_DELETED {
+            return drop_tenant(tx, event, &["role_permissions", "roles"]).await;
+        }
         let tenant = event.tenant_id.as_str();
         let at = timestamp(event);
         match decode::<RoleEvent>(event)? {

@@ -14,7 +14,7 @@ use eventstore::{RecordedEvent, Vault};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Listed, Page, decode, timestamp};
+use super::{Listed, Page, TENANT_DELETED, decode, drop_tenant, timestamp};
 use crate::{Projection, ProjectionError};
 
 #[derive(Debug)]
@@ -102,10 +102,14 @@ impl Projection for UsersProjection {
             "user.deleted",
             "role.deleted",
             "resource_server.deleted",
+            TENANT_DELETED,
         ]
     }
 
     async fn apply(&self, tx: &mut AnyConnection, event: &RecordedEvent) -> Result<(), ProjectionError> {
+        if event.event_type == TENANT_DELETED {
+            return drop_tenant(tx, event, &["user_permissions", "user_roles", "users"]).await;
+        }
         let tenant = event.tenant_id.as_str();
         if event.event_type == "role.deleted" {
             if let RoleEvent::Deleted { id, .. } = decode::<RoleEvent>(event)? {
