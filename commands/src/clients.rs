@@ -170,16 +170,21 @@ fn grant_key(client_id: &str, audience: &str) -> String {
     format!("{client_id} {audience}")
 }
 
+/// Frees the client and audience of a deleted grant.
+pub(crate) fn grant_release(tenant: &TenantId, client_id: &str, audience: &str) -> UniqueChange {
+    UniqueChange::Release {
+        tenant_id: tenant.clone(),
+        scope: CLIENT_GRANT.into(),
+        value: grant_key(client_id, audience),
+    }
+}
+
 fn grant_changes(tenant: &TenantId, owner: &str, events: &[ClientGrantEvent]) -> Vec<UniqueChange> {
     events
         .iter()
         .filter_map(|event| match event {
             ClientGrantEvent::Created(grant) => Some(grant_claim(tenant, owner, grant)),
-            ClientGrantEvent::Deleted { client_id, audience, .. } => Some(UniqueChange::Release {
-                tenant_id: tenant.clone(),
-                scope: CLIENT_GRANT.into(),
-                value: grant_key(client_id, audience),
-            }),
+            ClientGrantEvent::Deleted { client_id, audience, .. } => Some(grant_release(tenant, client_id, audience)),
             ClientGrantEvent::Updated(_) => None,
         })
         .collect()

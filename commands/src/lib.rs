@@ -14,6 +14,7 @@ mod executor;
 mod ids;
 mod organizations;
 mod resource_servers;
+mod revocations;
 mod roles;
 mod streams;
 mod tenants;

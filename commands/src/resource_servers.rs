@@ -1,13 +1,16 @@
-//! Resource server use cases: create, update, delete; and finding one by id or identifier.
+//! Resource server use cases: create, update, delete (taking removed scopes from their
+//! holders); and finding one by id or identifier.
 
 use domain::resource_server::{
     DEFAULT_TOKEN_LIFETIME, ResourceServer, ResourceServerChanges, ResourceServerCommand, ResourceServerEvent,
     ResourceServerFields, Scope, SigningAlg,
 };
 use domain::{Aggregate, TenantId};
+use std::collections::BTreeSet;
+
 use eventstore::UniqueChange;
 
-use crate::executor::{Extra, Source, execute};
+use crate::executor::{Extra, Source, execute, load};
 use crate::streams::{self, RESOURCE_SERVER_IDENTIFIER};
 use crate::{CommandError, Commands, Committed, Context, ids};
 
@@ -49,7 +52,8 @@ impl Commands {
     ) -> Result<Committed<ResourceServer>, CommandError> {
         let fields = input.into_fields(ids::new_resource_server_id(), false);
         let stream = streams::resource_server(&ctx.tenant, &fields.id);
-        self.run_resource_server(ctx, (&stream, Source::Fresh), ResourceServerCommand::Create(fields)).await
+        self.run_resource_server(ctx, (&stream, Source::Fresh), ResourceServerCommand::Create(fields), Extra::default())
+            .await
     }
 
     /// `id` is the resource server's id or its identifier, as Auth0 accepts both.
@@ -60,7 +64,15 @@ impl Commands {
         changes: ResourceServerChanges,
     ) -> Result<Committed<ResourceServer>, CommandError> {
         let stream = self.resource_server_stream(&ctx.tenant, id).await?;
-        self.run_resource_server(ctx, (&stream, Source::Log), ResourceServerCommand::Update(changes)).await
+        // Scopes the change removes are taken from every role and user holding them.
+        let revocations = match (&changes.scopes, self.live_api(&ctx.tenant, &stream).await?) {
+            (Some(scopes), Some(api)) => {
+                let kept: BTreeSet<&str> = scopes.iter().map(|s| s.value.as_str()).collect();
+                self.revocations(&ctx.tenant, &api.identifier, (|scope: &str| !kept.contains(scope), false)).await?
+            }
+            _ => Extra::default(),
+        };
+        self.run_resource_server(ctx, (&stream, Source::Log), ResourceServerCommand::Update(changes), revocations).await
     }
 
     pub async fn delete_resource_server(
@@ -69,7 +81,16 @@ impl Commands {
         id: &str,
     ) -> Result<Committed<ResourceServer>, CommandError> {
         let stream = self.resource_server_stream(&ctx.tenant, id).await?;
-        self.run_resource_server(ctx, (&stream, Source::Log), ResourceServerCommand::Delete).await
+        // Its permissions go with it, from every role and user.
+        let revocations = match self.live_api(&ctx.tenant, &stream).await? {
+            Some(api) => self.revocations(&ctx.tenant, &api.identifier, (|_: &str| true, true)).await?,
+            None => Extra::default(),
+        };
+        self.run_resource_server(ctx, (&stream, Source::Log), ResourceServerCommand::Delete, revocations).await
+    }
+
+    async fn live_api(&self, tenant: &TenantId, stream: &str) -> Result<Option<ResourceServerFields>, CommandError> {
+        Ok(load::<ResourceServer>(&self.store, tenant, stream).await?.state.live().cloned())
     }
 
     /// The stream of the resource server with this identifier, else the one with this id.
@@ -85,6 +106,7 @@ impl Commands {
         ctx: &Context,
         (stream, source): (&str, Source),
         command: ResourceServerCommand,
+        revocations: Extra,
     ) -> Result<Committed<ResourceServer>, CommandError> {
         let tenant = ctx.tenant.clone();
         let owner = stream.to_owned();
@@ -94,7 +116,11 @@ impl Commands {
             &ctx.tenant,
             (stream, source),
             |state: &ResourceServer| state.decide(command).map_err(CommandError::rejected),
-            |_, events| Extra { unique: identifier_changes(&tenant, &owner, events), guards: Vec::new() },
+            |_, events| {
+                let mut unique = identifier_changes(&tenant, &owner, events);
+                unique.extend(revocations.unique);
+                Extra { unique, guards: revocations.guards }
+            },
         )
         .await
     }

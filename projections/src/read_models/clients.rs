@@ -1,11 +1,11 @@
 //! Clients and client grants, per tenant: what the token endpoint authenticates against and
-//! what the Management API lists. A deleted client or API takes its grants with it.
+//! what the Management API lists. A deleted client takes its grants with it (a deleted API's
+//! grants are deleted in the log, by the command that deletes it).
 
 use async_trait::async_trait;
 use domain::TenantId;
 use domain::client::{ClientEvent, ClientSettings};
 use domain::client_grant::ClientGrantEvent;
-use domain::resource_server::ResourceServerEvent;
 use eventstore::RecordedEvent;
 use eventstore::sqlx::{self, AnyConnection, AnyPool, FromRow};
 use serde::Serialize;
@@ -31,7 +31,6 @@ impl Projection for ClientsProjection {
             "client_grant.created",
             "client_grant.updated",
             "client_grant.deleted",
-            "resource_server.deleted",
             TENANT_DELETED,
         ]
     }
@@ -41,16 +40,6 @@ impl Projection for ClientsProjection {
             return drop_tenant(tx, event, &["client_grants", "clients"]).await;
         }
         let tenant = event.tenant_id.as_str();
-        if event.event_type == "resource_server.deleted" {
-            if let ResourceServerEvent::Deleted { identifier, .. } = decode::<ResourceServerEvent>(event)? {
-                sqlx::query("DELETE FROM client_grants WHERE tenant_id = $1 AND audience = $2")
-                    .bind(tenant)
-                    .bind(identifier)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            return Ok(());
-        }
         if event.event_type.starts_with("client_grant.") {
             return apply_grant(tx, event, decode::<ClientGrantEvent>(event)?).await;
         }

@@ -121,6 +121,8 @@ impl Projection for UsersProjection {
             }
             return Ok(());
         }
+        // Since F3 the deletion of an API also appends `user.permissions_removed` for every
+        // holder; this keeps logs written before that from leaving permissions behind.
         if event.event_type == "resource_server.deleted" {
             if let ResourceServerEvent::Deleted { identifier, .. } = decode::<ResourceServerEvent>(event)? {
                 sqlx::query("DELETE FROM user_permissions WHERE tenant_id = $1 AND resource_server_identifier = $2")
