@@ -74,12 +74,45 @@ async fn the_openapi_document_covers_every_management_route(db: TestDatabase) {
         ("/api/v2/roles", &["get", "post"]),
         ("/api/v2/roles/{id}", &["get", "patch", "delete"]),
         ("/api/v2/roles/{id}/permissions", &["get", "post", "delete"]),
+        ("/api/v2/tenants/settings", &["get", "patch"]),
+        ("/api/v2/users", &["get", "post"]),
+        ("/api/v2/users/{id}", &["get", "patch", "delete"]),
+        ("/api/v2/users-by-email", &["get"]),
+        ("/api/v2/users/{id}/roles", &["get", "post", "delete"]),
+        ("/api/v2/users/{id}/permissions", &["get", "post", "delete"]),
+        ("/api/v2/users/{id}/organizations", &["get"]),
+        ("/api/v2/organizations", &["get", "post"]),
+        ("/api/v2/organizations/{id}", &["get", "patch", "delete"]),
+        ("/api/v2/organizations/name/{name}", &["get"]),
+        ("/api/v2/organizations/{id}/members", &["get", "post", "delete"]),
+        ("/api/v2/organizations/{id}/members/{user_id}/roles", &["get", "post", "delete"]),
+        ("/api/v2/clients", &["get", "post"]),
+        ("/api/v2/clients/{id}", &["get", "patch", "delete"]),
+        ("/api/v2/clients/{id}/rotate-secret", &["post"]),
+        ("/api/v2/client-grants", &["get", "post"]),
+        ("/api/v2/client-grants/{id}", &["patch", "delete"]),
     ] {
         for method in methods {
             assert!(doc["paths"][path][method].is_object(), "{method} {path} is missing");
         }
     }
-    for schema in ["RoleView", "RolePermissionView", "ResourceServerView", "TenantView", "ErrorBody", "Scope"] {
+    for schema in [
+        "RoleView",
+        "RolePermissionView",
+        "ResourceServerView",
+        "TenantView",
+        "ErrorBody",
+        "Scope",
+        "UserView",
+        "OrganizationView",
+        "MemberView",
+        "ClientView",
+        "ClientWithSecret",
+        "ClientGrantView",
+        "SettingsView",
+        "EffectiveSettings",
+        "Branding",
+    ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "schema {schema} is missing");
     }
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
