@@ -27,4 +27,5 @@ output=$(bash -euo pipefail -c "$commands")
 echo "$output"
 grep -q '"permission_name":"read:invoices"' <<<"$output"
 grep -q '"resource_server_name":"Invoices"' <<<"$output"
+grep -q '"email":"jane@acme.example"' <<<"$output"
 echo "README commands work as written"

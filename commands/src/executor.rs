@@ -19,6 +19,13 @@ pub(crate) struct Loaded<A> {
     pub position: u64,
 }
 
+impl<A: Default> Default for Loaded<A> {
+    /// A stream that does not exist.
+    fn default() -> Self {
+        Self { state: A::default(), version: 0, position: 0 }
+    }
+}
+
 impl<A> Loaded<A> {
     /// A write that only checks this stream is still at the version that was read: the guard of
     /// a decision that relied on it.
@@ -122,7 +129,7 @@ pub(crate) async fn execute<A: Aggregate>(
     }
     let loaded = match source {
         Source::Log => load::<A>(store, stream_tenant, stream).await?,
-        Source::Fresh => Loaded { state: A::default(), version: 0, position: 0 },
+        Source::Fresh => Loaded::default(),
     };
     let events = decide(&loaded.state)?;
     if events.is_empty() {

@@ -157,7 +157,7 @@ impl Commands {
 }
 
 /// Claims a new name and frees the old one, so renames and deletes keep names unique.
-fn name_changes(
+pub(crate) fn name_changes(
     tenant: &TenantId,
     owner: &str,
     state: &Organization,

@@ -1,14 +1,22 @@
-//! Tenant use cases, on the control plane: create, update, delete.
+//! Tenant use cases, on the control plane: create, update, delete; and a tenant's settings.
 //!
 //! A tenant's stream lives under the tenant's own id; the command's context (and so its
 //! idempotency key) is the control plane's. The tenant id is unique because its stream must
 //! not exist yet: the append's expected version is the uniqueness check.
+//!
+//! Creating a child tenant also creates, in the same append, the control plane's organization
+//! of that tenant (same id, named after it): its members are the control-plane users who may
+//! manage the tenant (DESIGN.md §3). Deleting the tenant deletes that organization too.
 
+use domain::organization::{Organization, OrganizationCommand, OrganizationFields};
 use domain::settings::{EffectiveSettings, SettingsPatch};
 use domain::tenant::{Tenant, TenantCommand, TenantFields};
 use domain::{Aggregate, TenantId};
 
-use crate::executor::{Extra, Source, execute, load};
+use eventstore::{ExpectedVersion, StreamWrite};
+
+use crate::executor::{Extra, Loaded, Source, execute, load, to_new_event};
+use crate::organizations::name_changes;
 use crate::{CommandError, Commands, Committed, Context, streams};
 
 #[derive(Debug, Clone)]
@@ -22,8 +30,17 @@ impl Commands {
     pub async fn create_tenant(&self, ctx: &Context, input: NewTenant) -> Result<Committed<Tenant>, CommandError> {
         let name = input.name.unwrap_or_else(|| input.id.to_string());
         let friendly_name = input.friendly_name.unwrap_or_else(|| name.clone());
+        let organization = OrganizationFields {
+            id: input.id.to_string(),
+            name: input.id.to_string(),
+            display_name: Some(friendly_name.clone()),
+            branding: None,
+            metadata: Default::default(),
+        };
         let fields = TenantFields { id: input.id.clone(), name, friendly_name };
-        self.run_tenant(ctx, &input.id, TenantCommand::Create(fields)).await
+        let extra =
+            self.tenant_organization(&input.id, Loaded::default(), OrganizationCommand::Create(organization))?;
+        self.run_tenant(ctx, &input.id, TenantCommand::Create(fields), extra).await
     }
 
     pub async fn update_tenant(
@@ -33,7 +50,7 @@ impl Commands {
         name: Option<String>,
         friendly_name: Option<String>,
     ) -> Result<Committed<Tenant>, CommandError> {
-        self.run_tenant(ctx, id, TenantCommand::Update { name, friendly_name }).await
+        self.run_tenant(ctx, id, TenantCommand::Update { name, friendly_name }, Extra::default()).await
     }
 
     /// Changes the settings of the context's own tenant.
@@ -44,7 +61,7 @@ impl Commands {
         settings: SettingsPatch,
     ) -> Result<Committed<Tenant>, CommandError> {
         let tenant = ctx.tenant.clone();
-        self.run_tenant(ctx, &tenant, TenantCommand::UpdateSettings { friendly_name, settings }).await
+        self.run_tenant(ctx, &tenant, TenantCommand::UpdateSettings { friendly_name, settings }, Extra::default()).await
     }
 
     /// The settings in effect for `tenant`, folded from the log: rules the command side
@@ -61,7 +78,38 @@ impl Commands {
     }
 
     pub async fn delete_tenant(&self, ctx: &Context, id: &TenantId) -> Result<Committed<Tenant>, CommandError> {
-        self.run_tenant(ctx, id, TenantCommand::Delete).await
+        let control_plane = TenantId::control_plane();
+        let stream = streams::organization(&control_plane, id.as_str());
+        let organization = load::<Organization>(&self.store, &control_plane, &stream).await?;
+        // Tenants created before F4 have no organization: there is nothing to delete then.
+        let extra = match organization.state.live() {
+            Some(_) => self.tenant_organization(id, organization, OrganizationCommand::Delete)?,
+            None => Extra::default(),
+        };
+        self.run_tenant(ctx, id, TenantCommand::Delete, extra).await
+    }
+
+    /// The write of `command` on the control plane's organization of tenant `id`, as loaded,
+    /// with the name claim or release it implies.
+    fn tenant_organization(
+        &self,
+        id: &TenantId,
+        loaded: Loaded<Organization>,
+        command: OrganizationCommand,
+    ) -> Result<Extra, CommandError> {
+        let control_plane = TenantId::control_plane();
+        let stream = streams::organization(&control_plane, id.as_str());
+        let events = loaded.state.decide(command).map_err(CommandError::rejected)?;
+        let unique = name_changes(&control_plane, &stream, &loaded.state, &events);
+        let expected =
+            if loaded.version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(loaded.version) };
+        let write = StreamWrite {
+            tenant_id: control_plane,
+            stream_id: stream,
+            expected,
+            events: events.iter().map(to_new_event).collect::<Result<_, _>>()?,
+        };
+        Ok(Extra { unique, guards: vec![write] })
     }
 
     async fn run_tenant(
@@ -69,6 +117,7 @@ impl Commands {
         ctx: &Context,
         id: &TenantId,
         command: TenantCommand,
+        extra: Extra,
     ) -> Result<Committed<Tenant>, CommandError> {
         execute(
             &self.store,
@@ -76,7 +125,7 @@ impl Commands {
             id,
             (&streams::tenant(id), Source::Log),
             |state: &Tenant| state.decide(command).map_err(CommandError::rejected),
-            |_, _| Extra::default(),
+            |_, _| extra,
         )
         .await
     }

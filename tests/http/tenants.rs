@@ -11,6 +11,7 @@ eventstore::backend_tests!(
     the_control_plane_cannot_be_deleted,
     an_invalid_tenant_id_is_a_400,
     deleting_a_tenant_leaves_no_row_of_it_in_any_read_model,
+    a_tenant_comes_and_goes_with_its_organization_on_the_control_plane,
 );
 
 async fn a_tenant_can_be_created_read_updated_listed_and_deleted(db: TestDatabase) {
@@ -125,4 +126,31 @@ async fn deleting_a_tenant_leaves_no_row_of_it_in_any_read_model(db: TestDatabas
         assert_eq!(rows(table).await, 0, "{table} still holds acme's rows");
     }
     assert_eq!(app.api_in("acme", Method::GET, "/roles", None).await.status(), 404);
+}
+
+async fn a_tenant_comes_and_goes_with_its_organization_on_the_control_plane(db: TestDatabase) {
+    let app = TestApp::start(db).await;
+    let head = app.head().await;
+    json_of(app.api(Method::POST, "/tenants", Some(json!({ "id": "acme", "friendly_name": "Acme Inc." }))).await, 201)
+        .await;
+    let events = app.state.db.store.read(&eventstore::LogQuery::after(head).limit(100)).await.unwrap();
+    let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(types, ["tenant.created", "organization.created"], "one append, both entities");
+    assert_eq!(events[0].position + 1, events[1].position);
+
+    let org = json_of(app.api(Method::GET, "/organizations/acme", None).await, 200).await;
+    assert_eq!(org, json!({ "id": "acme", "name": "acme", "display_name": "Acme Inc.", "metadata": {} }));
+    // Control-plane users who are its members may manage the tenant (F5 issues them org tokens).
+    let user = crate::users::create_user(&app, "ops@platform.example").await;
+    let added =
+        app.api(Method::POST, "/organizations/acme/members", Some(json!({ "members": [user["user_id"]] }))).await;
+    assert_eq!(added.status(), 204);
+
+    assert!(app.api(Method::DELETE, "/tenants/acme", None).await.status().is_success());
+    error_of(app.api(Method::GET, "/organizations/acme", None).await, 404).await;
+    // An organization already named like a new tenant makes the tenant a conflict, appending nothing.
+    json_of(app.api(Method::POST, "/organizations", Some(json!({ "name": "globex" }))).await, 201).await;
+    let head = app.head().await;
+    error_of(app.api(Method::POST, "/tenants", Some(json!({ "id": "globex" }))).await, 409).await;
+    assert_eq!(app.head().await, head);
 }
