@@ -51,7 +51,7 @@ impl AppState {
         let projections = Arc::new(projections);
         let metrics = Arc::new(Metrics::new(db.store.clone(), projections.clone()));
         Self {
-            commands: Commands::new(db.store.clone(), vault.clone()),
+            commands: Commands::new(db.store.clone(), vault.clone()).with_sync(config.instance.sync.options()),
             keys: Arc::new(KeyRing::new(db.pool.clone(), master_key.clone())),
             verified: Arc::new(VerifiedTokens::default()),
             role_permissions,

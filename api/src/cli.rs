@@ -10,7 +10,7 @@ use serde_json::json;
 
 use std::net::SocketAddr;
 
-use crate::config::{DatabaseArgs, InstanceArgs, MasterKeyArgs, ServeConfig, Urls};
+use crate::config::{DatabaseArgs, InstanceArgs, MasterKeyArgs, ServeConfig, SyncArgs, Urls};
 use crate::server::{Server, shutdown_signal};
 use crate::telemetry::{self, LogFormat};
 
@@ -71,6 +71,9 @@ enum ProjectionsCommand {
         /// Opens the personal data that read models hold in plaintext.
         #[command(flatten)]
         master_key: MasterKeyArgs,
+        /// What `fanout.v1` syncs: give the same switches as `serve`.
+        #[command(flatten)]
+        sync: SyncArgs,
     },
 }
 
@@ -157,11 +160,11 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
             );
             Ok(if tampered.is_none() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
-        Command::Projections(ProjectionsCommand::Rebuild { name, database, master_key }) => {
+        Command::Projections(ProjectionsCommand::Rebuild { name, database, master_key, sync }) => {
             let master_key = master_key.resolve(&database)?;
             let db = open(&database).await?;
             let vault = Arc::new(eventstore::Vault::new(db.pool.clone(), master_key));
-            let head = crate::rebuild::rebuild(&db, vault, &name, |checkpoint, head| {
+            let head = crate::rebuild::rebuild(&db, (vault, sync.options()), &name, |checkpoint, head| {
                 let percent = (checkpoint * 100).checked_div(head).unwrap_or(100);
                 eprint!("\rrebuilding {name}: {checkpoint}/{head} events ({percent}%)");
             })

@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use projections::read_models::fanout::SyncOptions;
+
 use crate::secrets::{KeyError, MasterKey, Secret};
 
 /// Where the database is. `sqlite://tenancy.db` (created if missing) is the embedded default.
@@ -72,6 +74,38 @@ pub struct InstanceArgs {
 
     #[command(flatten)]
     pub bootstrap: BootstrapArgs,
+
+    #[command(flatten)]
+    pub sync: SyncArgs,
+}
+
+/// What the control plane fans out into every child tenant (DESIGN.md §3). Changing a switch
+/// on an existing database needs `tenancy projections rebuild fanout.v1`.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct SyncArgs {
+    /// Sync the control plane's roles (with their permissions) into child tenants.
+    #[arg(long = "sync-roles", env = "TENANCY_SYNC_ROLES", default_value_t = true, action = clap::ArgAction::Set)]
+    pub roles: bool,
+    /// Sync the control plane's resource servers into child tenants.
+    #[arg(
+        long = "sync-resource-servers",
+        env = "TENANCY_SYNC_RESOURCE_SERVERS",
+        default_value_t = true,
+        action = clap::ArgAction::Set
+    )]
+    pub resource_servers: bool,
+}
+
+impl Default for SyncArgs {
+    fn default() -> Self {
+        Self { roles: true, resource_servers: true }
+    }
+}
+
+impl SyncArgs {
+    pub fn options(self) -> SyncOptions {
+        SyncOptions { roles: self.roles, resource_servers: self.resource_servers }
+    }
 }
 
 impl MasterKeyArgs {
@@ -138,6 +172,7 @@ impl ServeConfig {
                 master_key: MasterKeyArgs { master_key: Some(Secret::new(key)), master_key_file: None },
                 public_url: None,
                 bootstrap: BootstrapArgs::default(),
+                sync: SyncArgs::default(),
             },
             ready_max_lag: 10_000,
             poll_interval_ms: 100,

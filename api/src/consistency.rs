@@ -17,12 +17,17 @@ pub const POSITION_HEADER: &str = "x-tenancy-position";
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 
 impl AppState {
-    /// Waits until every projection applied `position`, within the configured bound.
+    /// Waits until the projections a command waits for applied `position`, within the
+    /// configured bound. The control plane's fan-out into child tenants is not among them.
     pub async fn visible(&self, position: u64) -> Result<(), ApiError> {
-        match self.projections.wait_for(position, self.config.consistency_timeout()).await {
-            Ok(()) => Ok(()),
-            Err(WaitError::Timeout { .. } | WaitError::Stopped(_)) => Err(ApiError::NotYetVisible { position }),
-        }
+        let waited = self.projections.wait_for_command(position, self.config.consistency_timeout()).await;
+        waited.map_err(|_: WaitError| ApiError::NotYetVisible { position })
+    }
+
+    /// Waits until every projection applied `position`: what `?min_position=` asks for.
+    async fn visible_everywhere(&self, position: u64) -> Result<(), ApiError> {
+        let waited = self.projections.wait_for(position, self.config.consistency_timeout()).await;
+        waited.map_err(|_: WaitError| ApiError::NotYetVisible { position })
     }
 }
 
@@ -66,7 +71,7 @@ impl FromRequestParts<AppState> for Consistent {
         let Query(query) = Query::<MinPosition>::try_from_uri(&parts.uri)
             .map_err(|_| ApiError::bad_query("min_position must be a non-negative integer"))?;
         if let Some(position) = query.min_position {
-            state.visible(position).await?;
+            state.visible_everywhere(position).await?;
         }
         Ok(Self)
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use eventstore::{Database, Vault};
+use projections::read_models::fanout::SyncOptions;
 use projections::{Projections, RuntimeOptions, read_models};
 
 #[derive(Debug, thiserror::Error)]
@@ -24,11 +25,11 @@ pub enum RebuildError {
 /// `progress(checkpoint, head)` is called about once a second while it runs.
 pub async fn rebuild(
     db: &Database,
-    vault: Arc<Vault>,
+    (vault, sync): (Arc<Vault>, SyncOptions),
     name: &str,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<u64, RebuildError> {
-    let all = read_models::all(vault);
+    let all = read_models::all(vault, sync);
     let known = all.iter().map(|p| p.name().to_owned()).collect::<Vec<_>>().join(", ");
     let projection =
         all.into_iter().find(|p| p.name() == name).ok_or_else(|| RebuildError::Unknown { name: name.into(), known })?;

@@ -51,11 +51,11 @@ impl Server {
             migrate: true,
         };
         let db = Database::connect(&config.database().database_url, options).await?;
-        let role_permissions = Arc::new(RolePermissions::default());
+        let role_permissions = Arc::new(RolePermissions::new(config.instance.sync.options()));
         let memory: Vec<Arc<dyn MemoryProjection>> = vec![role_permissions.clone()];
         let vault = Arc::new(Vault::new(db.pool.clone(), master_key.clone()));
-        let projections =
-            Projections::start_with_memory(&db, read_models::all(vault.clone()), memory, RuntimeOptions::default());
+        let read_models = read_models::all(vault.clone(), config.instance.sync.options());
+        let projections = Projections::start_with_memory(&db, read_models, memory, RuntimeOptions::default());
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartupError::Bind { addr: config.listen, source })?;

@@ -144,15 +144,15 @@ impl Commands {
         scope: &[String],
     ) -> Result<Vec<StreamWrite>, CommandError> {
         let unknown = || CommandError::invalid("audience", format!("Resource server {audience:?} does not exist"));
-        let (stream, loaded) = self.resource_server_by_identifier(tenant, audience).await?.ok_or_else(unknown)?;
-        let api = loaded.state.live().ok_or_else(unknown)?;
+        let located = self.resource_server_by_identifier(tenant, audience).await?.ok_or_else(unknown)?;
+        let api = located.loaded.state.live().ok_or_else(unknown)?;
         if let Some(missing) = scope.iter().find(|name| !api.has_scope(name)) {
             return Err(CommandError::invalid(
                 "scope",
                 format!("Scope {missing:?} does not exist on resource server {audience:?}"),
             ));
         }
-        Ok(vec![loaded.guard(tenant, &stream)])
+        Ok(vec![located.guard()])
     }
 }
 

@@ -39,6 +39,22 @@ impl<A> Loaded<A> {
     }
 }
 
+/// An aggregate as loaded, with where it lives: a child tenant's command may rely on an entity
+/// of the control plane.
+#[derive(Debug)]
+pub(crate) struct Located<A> {
+    pub tenant: TenantId,
+    pub stream: String,
+    pub loaded: Loaded<A>,
+}
+
+impl<A> Located<A> {
+    /// See [`Loaded::guard`].
+    pub(crate) fn guard(&self) -> StreamWrite {
+        self.loaded.guard(&self.tenant, &self.stream)
+    }
+}
+
 pub(crate) async fn load<A: Aggregate>(
     store: &EventStore,
     tenant: &TenantId,

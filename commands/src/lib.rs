@@ -17,6 +17,7 @@ mod resource_servers;
 mod revocations;
 mod roles;
 mod streams;
+mod synced;
 mod tenants;
 mod users;
 
@@ -32,6 +33,7 @@ pub use users::{NewUser, PersonalFields, UserPatch};
 
 use std::sync::Arc;
 
+use domain::sync::SyncOptions;
 use eventstore::{EventStore, Vault};
 
 /// The write side of tenancy. Cheap to clone.
@@ -40,11 +42,13 @@ pub struct Commands {
     store: EventStore,
     /// Seals personal fields with each person's data key before they reach the domain.
     vault: Arc<Vault>,
+    /// What the control plane syncs into child tenants.
+    sync: SyncOptions,
 }
 
 impl Commands {
     pub fn new(store: EventStore, vault: Arc<Vault>) -> Self {
-        Self { store, vault }
+        Self { store, vault, sync: SyncOptions::default() }
     }
 
     pub fn store(&self) -> &EventStore {

@@ -2,8 +2,8 @@
 //! holders); and finding one by id or identifier.
 
 use domain::resource_server::{
-    DEFAULT_TOKEN_LIFETIME, ResourceServer, ResourceServerChanges, ResourceServerCommand, ResourceServerEvent,
-    ResourceServerFields, Scope, SigningAlg,
+    DEFAULT_TOKEN_LIFETIME, ResourceServer, ResourceServerChanges, ResourceServerCommand, ResourceServerError,
+    ResourceServerEvent, ResourceServerFields, Scope, SigningAlg,
 };
 use domain::{Aggregate, TenantId};
 use std::collections::BTreeSet;
@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use eventstore::UniqueChange;
 
 use crate::executor::{Extra, Source, execute, load};
-use crate::streams::{self, RESOURCE_SERVER_IDENTIFIER};
+use crate::streams::{self, RESOURCE_SERVER_IDENTIFIER, describe_unique};
 use crate::{CommandError, Commands, Committed, Context, ids};
 
 /// A resource server to create; unset fields take Auth0's defaults.
@@ -50,6 +50,10 @@ impl Commands {
         ctx: &Context,
         input: NewResourceServer,
     ) -> Result<Committed<ResourceServer>, CommandError> {
+        // A child's own API may not take the identifier of one the control plane syncs into it.
+        if self.synced_resource_server(&ctx.tenant, &input.identifier).await?.is_some() {
+            return Err(CommandError::Duplicate(describe_unique(RESOURCE_SERVER_IDENTIFIER, &input.identifier)));
+        }
         let fields = input.into_fields(ids::new_resource_server_id(), false);
         let stream = streams::resource_server(&ctx.tenant, &fields.id);
         self.run_resource_server(ctx, (&stream, Source::Fresh), ResourceServerCommand::Create(fields), Extra::default())
@@ -64,15 +68,20 @@ impl Commands {
         changes: ResourceServerChanges,
     ) -> Result<Committed<ResourceServer>, CommandError> {
         let stream = self.resource_server_stream(&ctx.tenant, id).await?;
+        let own = self.live_api(&ctx.tenant, &stream).await?;
+        let command = ResourceServerCommand::Update(changes);
+        if own.is_none() {
+            self.refuse_synced_api(ctx, id, &command).await?;
+        }
         // Scopes the change removes are taken from every role and user holding them.
-        let revocations = match (&changes.scopes, self.live_api(&ctx.tenant, &stream).await?) {
-            (Some(scopes), Some(api)) => {
+        let revocations = match (&command, own) {
+            (ResourceServerCommand::Update(ResourceServerChanges { scopes: Some(scopes), .. }), Some(api)) => {
                 let kept: BTreeSet<&str> = scopes.iter().map(|s| s.value.as_str()).collect();
                 self.revocations(&ctx.tenant, &api.identifier, (|scope: &str| !kept.contains(scope), false)).await?
             }
             _ => Extra::default(),
         };
-        self.run_resource_server(ctx, (&stream, Source::Log), ResourceServerCommand::Update(changes), revocations).await
+        self.run_resource_server(ctx, (&stream, Source::Log), command, revocations).await
     }
 
     pub async fn delete_resource_server(
@@ -84,9 +93,28 @@ impl Commands {
         // Its permissions go with it, from every role and user.
         let revocations = match self.live_api(&ctx.tenant, &stream).await? {
             Some(api) => self.revocations(&ctx.tenant, &api.identifier, (|_: &str| true, true)).await?,
-            None => Extra::default(),
+            None => {
+                self.refuse_synced_api(ctx, id, &ResourceServerCommand::Delete).await?;
+                Extra::default()
+            }
         };
         self.run_resource_server(ctx, (&stream, Source::Log), ResourceServerCommand::Delete, revocations).await
+    }
+
+    /// A child tenant cannot change the control plane's APIs: seen from it they are system
+    /// APIs, and the domain refuses every change to one.
+    async fn refuse_synced_api(
+        &self,
+        ctx: &Context,
+        id: &str,
+        command: &ResourceServerCommand,
+    ) -> Result<(), CommandError> {
+        match self.synced_resource_server(&ctx.tenant, id).await? {
+            Some(api) => Err(CommandError::rejected(
+                api.loaded.state.decide(command.clone()).err().unwrap_or(ResourceServerError::SystemEntity),
+            )),
+            None => Ok(()),
+        }
     }
 
     async fn live_api(&self, tenant: &TenantId, stream: &str) -> Result<Option<ResourceServerFields>, CommandError> {

@@ -3,11 +3,11 @@
 use std::collections::BTreeMap;
 
 use domain::resource_server::ResourceServer;
-use domain::role::{Role, RoleCommand, RoleEvent};
+use domain::role::{Role, RoleCommand, RoleError, RoleEvent};
 use domain::{Aggregate, Permission, TenantId};
 use eventstore::{StreamWrite, UniqueChange};
 
-use crate::executor::{Extra, Loaded, Source, execute, load};
+use crate::executor::{Extra, Located, Source, execute, load};
 use crate::streams::{self, RESOURCE_SERVER_IDENTIFIER, ROLE_NAME, role_name_key};
 use crate::{CommandError, Commands, Committed, Context, ids};
 
@@ -38,10 +38,12 @@ impl Commands {
         changes: RoleChanges,
     ) -> Result<Committed<Role>, CommandError> {
         let command = RoleCommand::Update { name: changes.name, description: changes.description };
+        self.refuse_synced(ctx, id, &command).await?;
         self.run_role(ctx, (&streams::role(&ctx.tenant, id), Source::Log), command, Vec::new()).await
     }
 
     pub async fn delete_role(&self, ctx: &Context, id: &str) -> Result<Committed<Role>, CommandError> {
+        self.refuse_synced(ctx, id, &RoleCommand::Delete).await?;
         self.run_role(ctx, (&streams::role(&ctx.tenant, id), Source::Log), RoleCommand::Delete, Vec::new()).await
     }
 
@@ -54,14 +56,11 @@ impl Commands {
         id: &str,
         permissions: Vec<Permission>,
     ) -> Result<Committed<Role>, CommandError> {
-        let guards = self.check_scopes_exist(&ctx.tenant, &permissions).await?;
-        self.run_role(
-            ctx,
-            (&streams::role(&ctx.tenant, id), Source::Log),
-            RoleCommand::AddPermissions { permissions },
-            guards,
-        )
-        .await
+        let command = RoleCommand::AddPermissions { permissions };
+        self.refuse_synced(ctx, id, &command).await?;
+        let RoleCommand::AddPermissions { permissions } = &command else { unreachable!("built above") };
+        let guards = self.check_scopes_exist(&ctx.tenant, permissions).await?;
+        self.run_role(ctx, (&streams::role(&ctx.tenant, id), Source::Log), command, guards).await
     }
 
     pub async fn remove_role_permissions(
@@ -70,13 +69,20 @@ impl Commands {
         id: &str,
         permissions: Vec<Permission>,
     ) -> Result<Committed<Role>, CommandError> {
-        self.run_role(
-            ctx,
-            (&streams::role(&ctx.tenant, id), Source::Log),
-            RoleCommand::RemovePermissions { permissions },
-            Vec::new(),
-        )
-        .await
+        let command = RoleCommand::RemovePermissions { permissions };
+        self.refuse_synced(ctx, id, &command).await?;
+        self.run_role(ctx, (&streams::role(&ctx.tenant, id), Source::Log), command, Vec::new()).await
+    }
+
+    /// A child tenant cannot change the control plane's roles: seen from it they are system
+    /// roles, and the domain refuses every change to one.
+    async fn refuse_synced(&self, ctx: &Context, id: &str, command: &RoleCommand) -> Result<(), CommandError> {
+        match self.synced_role(&ctx.tenant, id).await? {
+            Some(role) => Err(CommandError::rejected(
+                role.loaded.state.decide(command.clone()).err().unwrap_or(RoleError::SystemEntity),
+            )),
+            None => Ok(()),
+        }
     }
 
     async fn run_role(
@@ -112,31 +118,32 @@ impl Commands {
         for (identifier, names) in by_api {
             let unknown_api =
                 || CommandError::invalid("permissions", format!("Resource server {identifier:?} does not exist"));
-            let (stream, loaded) =
-                self.resource_server_by_identifier(tenant, identifier).await?.ok_or_else(unknown_api)?;
-            let api = loaded.state.live().ok_or_else(unknown_api)?;
+            let located = self.resource_server_by_identifier(tenant, identifier).await?.ok_or_else(unknown_api)?;
+            let api = located.loaded.state.live().ok_or_else(unknown_api)?;
             if let Some(missing) = names.iter().find(|name| !api.has_scope(name)) {
                 return Err(CommandError::invalid(
                     "permissions",
                     format!("Scope {missing:?} does not exist on resource server {identifier:?}"),
                 ));
             }
-            guards.push(loaded.guard(tenant, &stream));
+            guards.push(located.guard());
         }
         Ok(guards)
     }
 
-    /// The resource server that holds `identifier` in the tenant, with its stream id.
+    /// The resource server that holds `identifier` in the tenant, or the control plane's synced
+    /// one a child tenant sees.
     pub(crate) async fn resource_server_by_identifier(
         &self,
         tenant: &TenantId,
         identifier: &str,
-    ) -> Result<Option<(String, Loaded<ResourceServer>)>, CommandError> {
+    ) -> Result<Option<Located<ResourceServer>>, CommandError> {
         let Some(stream) = self.store.unique_owner(tenant, RESOURCE_SERVER_IDENTIFIER, identifier).await? else {
-            return Ok(None);
+            // A child may use the control plane's synced APIs.
+            return self.synced_resource_server(tenant, identifier).await;
         };
         let loaded = load::<ResourceServer>(&self.store, tenant, &stream).await?;
-        Ok(Some((stream, loaded)))
+        Ok(Some(Located { tenant: tenant.clone(), stream, loaded }))
     }
 }
 

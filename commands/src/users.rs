@@ -4,6 +4,8 @@
 //! Personal fields are sealed here, with the person's data key, before the domain sees them;
 //! the email's uniqueness is claimed by its blind index in the append's transaction.
 
+use std::collections::BTreeSet;
+
 use domain::personal::Sealed;
 use domain::role::Role;
 use domain::user::{DEFAULT_CONNECTION, Profile, User, UserCommand, UserEvent, UserFields};
@@ -11,7 +13,7 @@ use domain::{Aggregate, Permission, TenantId};
 use eventstore::{StreamWrite, UniqueChange};
 use serde_json::{Map, Value};
 
-use crate::executor::{Extra, Source, execute, load, require_live};
+use crate::executor::{Extra, Source, execute, load};
 use crate::streams::{self, USER_EMAIL};
 use crate::{CommandError, Commands, Committed, Context, ids};
 
@@ -199,19 +201,27 @@ impl Commands {
         .await
     }
 
+    /// Every role must be live: the tenant's own, or (in a child tenant) a synced role of the
+    /// control plane. The append checks none changed meanwhile.
     pub(crate) async fn check_roles_exist(
         &self,
         tenant: &TenantId,
         roles: &[String],
     ) -> Result<Vec<StreamWrite>, CommandError> {
-        require_live(
-            &self.store,
-            tenant,
-            (roles, streams::role),
-            |role: &Role| role.live().is_some(),
-            |role| CommandError::invalid("roles", format!("Role {role:?} does not exist")),
-        )
-        .await
+        let ids: BTreeSet<&String> = roles.iter().collect();
+        let mut guards = Vec::with_capacity(ids.len());
+        for id in ids {
+            let stream = streams::role(tenant, id);
+            let loaded = load::<Role>(&self.store, tenant, &stream).await?;
+            if loaded.state.live().is_some() {
+                guards.push(loaded.guard(tenant, &stream));
+            } else if let Some(synced) = self.synced_role(tenant, id).await? {
+                guards.push(synced.guard());
+            } else {
+                return Err(CommandError::invalid("roles", format!("Role {id:?} does not exist")));
+            }
+        }
+        Ok(guards)
     }
 
     fn email_index(&self, ctx: &Context, email: &str) -> String {

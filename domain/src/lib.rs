@@ -14,6 +14,7 @@ pub mod personal;
 pub mod resource_server;
 pub mod role;
 pub mod settings;
+pub mod sync;
 pub mod tenant;
 mod tenant_id;
 mod text;

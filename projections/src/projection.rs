@@ -9,7 +9,8 @@ use crate::ProjectionError;
 /// A read model built from the log.
 ///
 /// `apply` and `reset` run inside a transaction the runtime owns; they must not commit, and
-/// they must write only their own tables. Read models use portable SQL (TEXT and BIGINT, flags as 0/1:
+/// they must write only their own rows (their own tables, or rows they alone write, such as
+/// the fan-out's synced rows). Read models use portable SQL (TEXT and BIGINT, flags as 0/1:
 /// the Any driver cannot decode SQLite booleans;
 /// `$1` placeholders; `ON CONFLICT … DO UPDATE`), so one implementation serves both backends.
 #[async_trait]
@@ -38,6 +39,13 @@ pub trait Projection: Send + Sync + 'static {
             self.apply(tx, event).await.map_err(|error| (index, error))?;
         }
         Ok(())
+    }
+
+    /// Whether a command waits for this projection before answering (read-your-writes). A
+    /// projection whose work grows with the number of tenants (the control plane's fan-out)
+    /// says no, so that a command's latency does not; `?min_position=` still waits for it.
+    fn awaited_by_commands(&self) -> bool {
+        true
     }
 
     /// Deletes every row the projection wrote, before a rebuild from position 0.

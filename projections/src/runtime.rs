@@ -63,6 +63,8 @@ pub enum WaitError {
 
 struct RunnerHandle {
     name: String,
+    /// Whether commands wait for it (see [`Projection::awaited_by_commands`]).
+    awaited_by_commands: bool,
     status: watch::Receiver<ProjectionStatus>,
     /// `None` for memory projections, which rebuild by restarting the process.
     control: Option<mpsc::Sender<Control>>,
@@ -118,7 +120,13 @@ impl Projections {
                     control: requests,
                 };
                 let task = tokio::spawn(runner.run());
-                RunnerHandle { name: projection.name().to_owned(), status: receiver, control: Some(control), task }
+                RunnerHandle {
+                    name: projection.name().to_owned(),
+                    awaited_by_commands: projection.awaited_by_commands(),
+                    status: receiver,
+                    control: Some(control),
+                    task,
+                }
             })
             .collect();
         runners.extend(memory.into_iter().map(|projection| {
@@ -127,7 +135,7 @@ impl Projections {
                 watch::channel(ProjectionStatus { name: name.clone(), checkpoint: 0, failure: None });
             let task =
                 tokio::spawn(crate::memory::run(projection, db.store.clone(), tail.clone(), options.clone(), status));
-            RunnerHandle { name, status: receiver, control: None, task }
+            RunnerHandle { name, awaited_by_commands: true, status: receiver, control: None, task }
         }));
         Self { runners }
     }
@@ -138,8 +146,18 @@ impl Projections {
 
     /// Waits until every projection has applied `position`, for at most `timeout`.
     pub async fn wait_for(&self, position: u64, timeout: Duration) -> Result<(), WaitError> {
+        self.wait(position, timeout, false).await
+    }
+
+    /// Waits until every projection a command waits for has applied `position`: all but those
+    /// whose work grows with the number of tenants.
+    pub async fn wait_for_command(&self, position: u64, timeout: Duration) -> Result<(), WaitError> {
+        self.wait(position, timeout, true).await
+    }
+
+    async fn wait(&self, position: u64, timeout: Duration, command: bool) -> Result<(), WaitError> {
         let deadline = tokio::time::Instant::now() + timeout;
-        for runner in &self.runners {
+        for runner in self.runners.iter().filter(|r| !command || r.awaited_by_commands) {
             let mut status = runner.status.clone();
             match tokio::time::timeout_at(deadline, status.wait_for(|s| s.checkpoint >= position)).await {
                 Ok(Ok(_)) => {}

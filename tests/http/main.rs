@@ -6,6 +6,7 @@
 mod auth;
 mod bootstrap;
 mod clients;
+mod control_plane;
 mod errors;
 mod health;
 mod organizations;

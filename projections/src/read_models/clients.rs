@@ -10,7 +10,7 @@ use eventstore::RecordedEvent;
 use eventstore::sqlx::{self, AnyConnection, AnyPool, FromRow};
 use serde::Serialize;
 
-use super::{Listed, Page, TENANT_DELETED, decode, drop_tenant, json_text, timestamp};
+use super::{ALL_ROWS, Listed, Page, TENANT_DELETED, decode, drop_tenant, json_text, timestamp};
 use crate::{Projection, ProjectionError};
 
 #[derive(Debug)]
@@ -37,7 +37,7 @@ impl Projection for ClientsProjection {
 
     async fn apply(&self, tx: &mut AnyConnection, event: &RecordedEvent) -> Result<(), ProjectionError> {
         if event.event_type == TENANT_DELETED {
-            return drop_tenant(tx, event, &["client_grants", "clients"]).await;
+            return drop_tenant(tx, event, (&["client_grants", "clients"], ALL_ROWS)).await;
         }
         let tenant = event.tenant_id.as_str();
         if event.event_type.starts_with("client_grant.") {

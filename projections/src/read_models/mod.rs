@@ -2,6 +2,7 @@
 //! the queries that answer from it. Every query takes the tenant.
 
 pub mod clients;
+pub mod fanout;
 pub mod organizations;
 pub mod resource_servers;
 pub mod role_permissions;
@@ -17,8 +18,8 @@ use serde::de::DeserializeOwned;
 use crate::{Projection, ProjectionError};
 
 /// Every read model this crate maintains, for the server to start. `vault` opens the
-/// personal fields the log holds sealed.
-pub fn all(vault: Arc<Vault>) -> Vec<Arc<dyn Projection>> {
+/// personal fields the log holds sealed; `sync` says what the control plane fans out.
+pub fn all(vault: Arc<Vault>, sync: fanout::SyncOptions) -> Vec<Arc<dyn Projection>> {
     vec![
         Arc::new(tenants::TenantsProjection),
         Arc::new(resource_servers::ResourceServersProjection),
@@ -26,6 +27,7 @@ pub fn all(vault: Arc<Vault>) -> Vec<Arc<dyn Projection>> {
         Arc::new(clients::ClientsProjection),
         Arc::new(users::UsersProjection::new(vault)),
         Arc::new(organizations::OrganizationsProjection),
+        Arc::new(fanout::FanoutProjection::new(sync)),
     ]
 }
 
@@ -92,18 +94,24 @@ impl Checkpoint {
     }
 }
 
+/// For [`drop_tenant`] and resets of tables the fan-out writes into too.
+pub(crate) const OWN_ROWS: &str = " AND synced = 0";
+/// For [`drop_tenant`]: every row of the tenant.
+pub(crate) const ALL_ROWS: &str = "";
+
 /// `tenant.deleted`, which every read model follows: a deleted tenant leaves no row behind.
 pub(crate) const TENANT_DELETED: &str = "tenant.deleted";
 
-/// Deletes every row of the deleted tenant from `tables` (each keyed by `tenant_id`).
+/// Deletes the deleted tenant's rows from `tables` (each keyed by `tenant_id`): all of them, or
+/// with [`OWN_ROWS`] only those not synced from the control plane (the fan-out drops those).
 pub(crate) async fn drop_tenant(
     tx: &mut eventstore::sqlx::AnyConnection,
     event: &RecordedEvent,
-    tables: &[&str],
+    (tables, rows): (&[&str], &str),
 ) -> Result<(), ProjectionError> {
     if let domain::tenant::TenantEvent::Deleted { id } = decode::<domain::tenant::TenantEvent>(event)? {
         for table in tables {
-            let sql = format!("DELETE FROM {table} WHERE tenant_id = $1");
+            let sql = format!("DELETE FROM {table} WHERE tenant_id = $1{rows}");
             eventstore::sqlx::query(eventstore::sqlx::AssertSqlSafe(sql)).bind(id.as_str()).execute(&mut *tx).await?;
         }
     }

@@ -12,8 +12,8 @@ use eventstore::sqlx::{self, AnyConnection, AnyPool, FromRow};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::roles::RoleView;
-use super::{Checkpoint, Chunk, Listed, Page, TENANT_DELETED, decode, drop_tenant, json_text, timestamp};
+use super::roles::{ROLE_COLUMNS, RoleRow, RoleView};
+use super::{ALL_ROWS, Checkpoint, Chunk, Listed, Page, TENANT_DELETED, decode, drop_tenant, json_text, timestamp};
 use crate::{Projection, ProjectionError};
 
 #[derive(Debug)]
@@ -69,8 +69,12 @@ impl Projection for OrganizationsProjection {
 
     async fn apply(&self, tx: &mut AnyConnection, event: &RecordedEvent) -> Result<(), ProjectionError> {
         if event.event_type == TENANT_DELETED {
-            return drop_tenant(tx, event, &["organization_member_roles", "organization_members", "organizations"])
-                .await;
+            return drop_tenant(
+                tx,
+                event,
+                (&["organization_member_roles", "organization_members", "organizations"], ALL_ROWS),
+            )
+            .await;
         }
         let tenant = event.tenant_id.as_str();
         match event.event_type.as_str() {
@@ -87,11 +91,15 @@ impl Projection for OrganizationsProjection {
             }
             "role.deleted" => {
                 if let RoleEvent::Deleted { id, .. } = decode::<RoleEvent>(event)? {
-                    sqlx::query("DELETE FROM organization_member_roles WHERE tenant_id = $1 AND role_id = $2")
-                        .bind(tenant)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
+                    // A control-plane role may be held in every child tenant (synced).
+                    sqlx::query(
+                        "DELETE FROM organization_member_roles \
+                         WHERE role_id = $2 AND (tenant_id = $1 OR $1 = 'control_plane')",
+                    )
+                    .bind(tenant)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 return Ok(());
             }
@@ -373,8 +381,8 @@ pub async fn member_roles(
 ) -> Result<Listed<RoleView>, sqlx::Error> {
     const JOIN: &str = "FROM organization_member_roles m JOIN roles r ON r.tenant_id = m.tenant_id AND r.id = m.role_id \
          WHERE m.tenant_id = $1 AND m.organization_id = $2 AND m.user_id = $3";
-    let items = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT r.id, r.name, r.description {JOIN} ORDER BY r.name, r.id LIMIT $4 OFFSET $5"
+    let rows: Vec<RoleRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {ROLE_COLUMNS} {JOIN} ORDER BY r.name, r.id LIMIT $4 OFFSET $5"
     )))
     .bind(tenant.as_str())
     .bind(organization_id)
@@ -389,5 +397,5 @@ pub async fn member_roles(
         .bind(user_id)
         .fetch_one(pool)
         .await?;
-    Ok(Listed { items, total: total as u64 })
+    Ok(Listed { items: rows.into_iter().map(RoleView::from).collect(), total: total as u64 })
 }

@@ -7,7 +7,7 @@ use eventstore::RecordedEvent;
 use eventstore::sqlx::{self, AnyConnection, AnyPool, FromRow};
 use serde::Serialize;
 
-use super::{Listed, Page, TENANT_DELETED, decode, drop_tenant, json_text, timestamp};
+use super::{Listed, OWN_ROWS, Page, TENANT_DELETED, decode, drop_tenant, json_text, timestamp};
 use crate::{Projection, ProjectionError};
 
 #[derive(Debug)]
@@ -25,7 +25,7 @@ impl Projection for ResourceServersProjection {
 
     async fn apply(&self, tx: &mut AnyConnection, event: &RecordedEvent) -> Result<(), ProjectionError> {
         if event.event_type == TENANT_DELETED {
-            return drop_tenant(tx, event, &["resource_servers"]).await;
+            return drop_tenant(tx, event, (&["resource_servers"], OWN_ROWS)).await;
         }
         let tenant = event.tenant_id.as_str();
         let at = timestamp(event);
@@ -64,7 +64,8 @@ impl Projection for ResourceServersProjection {
     }
 
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), ProjectionError> {
-        sqlx::query("DELETE FROM resource_servers").execute(&mut *tx).await?;
+        // Synced rows are the fan-out's.
+        sqlx::query("DELETE FROM resource_servers WHERE synced = 0").execute(&mut *tx).await?;
         Ok(())
     }
 }

@@ -1,6 +1,10 @@
 //! Roles' permissions in memory: what `GET /roles/{id}/permissions` answers from, and the seed
 //! of the token-claims model. Holds, per tenant, each role's name and permissions and each
 //! resource server's name and scope descriptions.
+//!
+//! The control plane's synced roles and APIs are not copied per child tenant here: a child's
+//! lookup falls back to the control plane's entry, which costs nothing per tenant and is
+//! exact at once (the SQL fan-out copies them, for queries that join).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::RwLock;
@@ -10,6 +14,7 @@ use domain::role::RoleEvent;
 use domain::{Permission, TenantId};
 use eventstore::RecordedEvent;
 
+use super::fanout::SyncOptions;
 use super::roles::RolePermissionView;
 use super::{Listed, Page, decode};
 use crate::{MemoryProjection, ProjectionError};
@@ -17,6 +22,7 @@ use crate::{MemoryProjection, ProjectionError};
 #[derive(Debug, Default)]
 pub struct RolePermissions {
     state: RwLock<State>,
+    sync: SyncOptions,
 }
 
 #[derive(Debug, Default)]
@@ -94,20 +100,31 @@ impl MemoryProjection for RolePermissions {
 }
 
 impl RolePermissions {
+    pub fn new(sync: SyncOptions) -> Self {
+        Self { state: RwLock::default(), sync }
+    }
+
     /// The role's permissions in (identifier, name) order, with their resource server's name and
     /// the scope's description; `None` when the role does not exist. Permissions of a resource
     /// server that no longer exists are not listed, as in the SQL model.
     pub fn list(&self, tenant: &TenantId, role_id: &str, page: Page) -> Option<Listed<RolePermissionView>> {
         let state = self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let held = state.roles.get(&(tenant.clone(), role_id.to_owned()))?;
+        let control_plane = TenantId::control_plane();
+        let synced = |on: bool| on && !tenant.is_control_plane();
+        let held = state.roles.get(&(tenant.clone(), role_id.to_owned())).or_else(|| {
+            synced(self.sync.roles).then(|| state.roles.get(&(control_plane.clone(), role_id.to_owned()))).flatten()
+        })?;
         let mut total = 0;
         let mut items = Vec::new();
         let skip = usize::try_from(page.offset()).unwrap_or(usize::MAX);
         let take = usize::try_from(page.limit()).unwrap_or(usize::MAX);
         for permission in held {
-            let Some((api_name, scopes)) =
-                state.apis.get(&(tenant.clone(), permission.resource_server_identifier.clone()))
-            else {
+            let identifier = &permission.resource_server_identifier;
+            let Some((api_name, scopes)) = state.apis.get(&(tenant.clone(), identifier.clone())).or_else(|| {
+                synced(self.sync.resource_servers)
+                    .then(|| state.apis.get(&(control_plane.clone(), identifier.clone())))
+                    .flatten()
+            }) else {
                 continue;
             };
             if total >= skip && items.len() < take {

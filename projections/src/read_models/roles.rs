@@ -7,7 +7,7 @@ use eventstore::RecordedEvent;
 use eventstore::sqlx::{self, AnyConnection, AnyPool, FromRow};
 use serde::Serialize;
 
-use super::{Listed, Page, TENANT_DELETED, contains_pattern, decode, drop_tenant, timestamp};
+use super::{Listed, OWN_ROWS, Page, TENANT_DELETED, contains_pattern, decode, drop_tenant, timestamp};
 use crate::{Projection, ProjectionError};
 
 #[derive(Debug)]
@@ -32,7 +32,7 @@ impl Projection for RolesProjection {
 
     async fn apply(&self, tx: &mut AnyConnection, event: &RecordedEvent) -> Result<(), ProjectionError> {
         if event.event_type == TENANT_DELETED {
-            return drop_tenant(tx, event, &["role_permissions", "roles"]).await;
+            return drop_tenant(tx, event, (&["role_permissions", "roles"], OWN_ROWS)).await;
         }
         let tenant = event.tenant_id.as_str();
         let at = timestamp(event);
@@ -137,8 +137,9 @@ impl Projection for RolesProjection {
     }
 
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), ProjectionError> {
-        sqlx::query("DELETE FROM role_permissions").execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM roles").execute(&mut *tx).await?;
+        // Synced rows are the fan-out's.
+        sqlx::query("DELETE FROM role_permissions WHERE synced = 0").execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM roles WHERE synced = 0").execute(&mut *tx).await?;
         Ok(())
     }
 }
@@ -185,17 +186,41 @@ async fn insert_created(
 }
 
 /// A role as the Management API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleView {
     pub id: String,
     pub name: String,
     pub description: Option<String>,
+    /// Synced from the control plane: read-only in this tenant.
+    pub is_system: bool,
 }
 
 impl From<&domain::role::RoleState> for RoleView {
     fn from(role: &domain::role::RoleState) -> Self {
-        Self { id: role.id.clone(), name: role.name.clone(), description: role.description.clone() }
+        Self {
+            id: role.id.clone(),
+            name: role.name.clone(),
+            description: role.description.clone(),
+            is_system: role.is_system,
+        }
+    }
+}
+
+/// A row of `roles` (`r.` in joins); flags are BIGINT 0/1 in every read model.
+#[derive(Debug, FromRow)]
+pub(crate) struct RoleRow {
+    id: String,
+    name: String,
+    description: Option<String>,
+    is_system: i64,
+}
+
+pub(crate) const ROLE_COLUMNS: &str = "r.id, r.name, r.description, r.is_system";
+
+impl From<RoleRow> for RoleView {
+    fn from(row: RoleRow) -> Self {
+        Self { id: row.id, name: row.name, description: row.description, is_system: row.is_system != 0 }
     }
 }
 
@@ -210,11 +235,10 @@ pub struct RolePermissionView {
 }
 
 pub async fn get(pool: &AnyPool, tenant: &TenantId, id: &str) -> Result<Option<RoleView>, sqlx::Error> {
-    sqlx::query_as("SELECT id, name, description FROM roles WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant.as_str())
-        .bind(id)
-        .fetch_optional(pool)
-        .await
+    let sql = format!("SELECT {ROLE_COLUMNS} FROM roles r WHERE r.tenant_id = $1 AND r.id = $2");
+    let row: Option<RoleRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tenant.as_str()).bind(id).fetch_optional(pool).await?;
+    Ok(row.map(RoleView::from))
 }
 
 /// Roles by name, optionally only those whose name contains `name_filter` (case-insensitive).
@@ -225,16 +249,18 @@ pub async fn list(
     page: Page,
 ) -> Result<Listed<RoleView>, sqlx::Error> {
     let pattern = contains_pattern(&name_filter.unwrap_or_default().to_lowercase());
-    let items = sqlx::query_as(
-        "SELECT id, name, description FROM roles WHERE tenant_id = $1 AND lower(name) LIKE $2 ESCAPE '\\' \
-         ORDER BY name, id LIMIT $3 OFFSET $4",
-    )
-    .bind(tenant.as_str())
-    .bind(&pattern)
-    .bind(page.limit())
-    .bind(page.offset())
-    .fetch_all(pool)
-    .await?;
+    let sql = format!(
+        "SELECT {ROLE_COLUMNS} FROM roles r WHERE r.tenant_id = $1 AND lower(r.name) LIKE $2 ESCAPE '\\' \
+         ORDER BY r.name, r.id LIMIT $3 OFFSET $4"
+    );
+    let rows: Vec<RoleRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.as_str())
+        .bind(&pattern)
+        .bind(page.limit())
+        .bind(page.offset())
+        .fetch_all(pool)
+        .await?;
+    let items = rows.into_iter().map(RoleView::from).collect();
     let total: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM roles WHERE tenant_id = $1 AND lower(name) LIKE $2 ESCAPE '\\'")
             .bind(tenant.as_str())

@@ -14,7 +14,8 @@ use eventstore::{RecordedEvent, Vault};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Listed, Page, TENANT_DELETED, decode, drop_tenant, timestamp};
+use super::roles::{ROLE_COLUMNS, RoleRow};
+use super::{ALL_ROWS, Listed, Page, TENANT_DELETED, decode, drop_tenant, timestamp};
 use crate::{Projection, ProjectionError};
 
 #[derive(Debug)]
@@ -108,12 +109,13 @@ impl Projection for UsersProjection {
 
     async fn apply(&self, tx: &mut AnyConnection, event: &RecordedEvent) -> Result<(), ProjectionError> {
         if event.event_type == TENANT_DELETED {
-            return drop_tenant(tx, event, &["user_permissions", "user_roles", "users"]).await;
+            return drop_tenant(tx, event, (&["user_permissions", "user_roles", "users"], ALL_ROWS)).await;
         }
         let tenant = event.tenant_id.as_str();
         if event.event_type == "role.deleted" {
             if let RoleEvent::Deleted { id, .. } = decode::<RoleEvent>(event)? {
-                sqlx::query("DELETE FROM user_roles WHERE tenant_id = $1 AND role_id = $2")
+                // A control-plane role may be held in every child tenant (synced).
+                sqlx::query("DELETE FROM user_roles WHERE role_id = $2 AND (tenant_id = $1 OR $1 = 'control_plane')")
                     .bind(tenant)
                     .bind(id)
                     .execute(&mut *tx)
@@ -352,17 +354,18 @@ pub async fn roles(
     user_id: &str,
     page: Page,
 ) -> Result<Listed<super::roles::RoleView>, sqlx::Error> {
-    let items = sqlx::query_as(
-        "SELECT r.id, r.name, r.description FROM user_roles u \
-         JOIN roles r ON r.tenant_id = u.tenant_id AND r.id = u.role_id \
-         WHERE u.tenant_id = $1 AND u.user_id = $2 ORDER BY r.name, r.id LIMIT $3 OFFSET $4",
-    )
-    .bind(tenant.as_str())
-    .bind(user_id)
-    .bind(page.limit())
-    .bind(page.offset())
-    .fetch_all(pool)
-    .await?;
+    let sql = format!(
+        "SELECT {ROLE_COLUMNS} FROM user_roles u JOIN roles r ON r.tenant_id = u.tenant_id AND r.id = u.role_id \
+         WHERE u.tenant_id = $1 AND u.user_id = $2 ORDER BY r.name, r.id LIMIT $3 OFFSET $4"
+    );
+    let rows: Vec<RoleRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.as_str())
+        .bind(user_id)
+        .bind(page.limit())
+        .bind(page.offset())
+        .fetch_all(pool)
+        .await?;
+    let items = rows.into_iter().map(super::roles::RoleView::from).collect();
     let total: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM user_roles u JOIN roles r ON r.tenant_id = u.tenant_id AND r.id = u.role_id \
          WHERE u.tenant_id = $1 AND u.user_id = $2",
