@@ -4,7 +4,7 @@
 //! sees a permission on a scope that no longer exists, and an API re-created with the same
 //! identifier starts with no one holding its scopes and no client granted it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use domain::client_grant::{ClientGrant, ClientGrantCommand, ClientGrantEvent};
 use domain::event::decode;
@@ -15,6 +15,7 @@ use eventstore::{ExpectedVersion, LogQuery, RecordedEvent, StreamWrite};
 
 use crate::clients::grant_release;
 use crate::executor::{Extra, Loaded, load, to_new_event};
+use crate::streams::RESOURCE_SERVER_IDENTIFIER;
 use crate::{CommandError, Commands};
 
 /// Events read per page while looking for holders.
@@ -23,8 +24,10 @@ const PAGE: usize = 1_000;
 impl Commands {
     /// The writes that take from every role, user and client grant of `tenant` the scopes of
     /// `identifier` that `gone` selects (a grant left with none, when the API itself goes, is
-    /// deleted). Each write expects its stream's current version, so a holder changed
-    /// meanwhile makes the whole command a conflict.
+    /// deleted). An API the control plane syncs is held in child tenants too: theirs are
+    /// revoked alike, except in a child with an API of its own under that identifier. Each
+    /// write expects its stream's current version, so a holder changed meanwhile makes the
+    /// whole command a conflict.
     pub(crate) async fn revocations(
         &self,
         tenant: &TenantId,
@@ -32,14 +35,24 @@ impl Commands {
         (gone, api_deleted): (impl Fn(&str) -> bool, bool),
     ) -> Result<Extra, CommandError> {
         let mut extra = Extra::default();
-        let (holders, grants) = self.holders(tenant, identifier).await?;
+        let everywhere = tenant.is_control_plane() && self.sync.resource_servers;
+        let (holders, grants) = self.holders((tenant, everywhere), identifier).await?;
+        let mut own_api: BTreeMap<TenantId, bool> = BTreeMap::new();
+        for (holder, _) in holders.iter().chain(&grants) {
+            if holder != tenant && !own_api.contains_key(holder) {
+                let owner = self.store.unique_owner(holder, RESOURCE_SERVER_IDENTIFIER, identifier).await?;
+                own_api.insert(holder.clone(), owner.is_some());
+            }
+        }
+        let revoked = |holder: &TenantId| !own_api.get(holder).copied().unwrap_or(false);
         let lost = |held: &BTreeSet<Permission>| -> Vec<Permission> {
             held.iter()
                 .filter(|p| p.resource_server_identifier == identifier && gone(&p.permission_name))
                 .cloned()
                 .collect()
         };
-        for stream in holders {
+        for (tenant, stream) in holders.into_iter().filter(|(holder, _)| revoked(holder)) {
+            let tenant = &tenant;
             let events = if stream.starts_with("role:") {
                 let loaded = load::<Role>(&self.store, tenant, &stream).await?;
                 let permissions = loaded.state.live().map(|role| lost(&role.permissions)).unwrap_or_default();
@@ -51,7 +64,8 @@ impl Commands {
             };
             extra.guards.extend(events.map(|(version, events)| write(tenant, stream, version, events)));
         }
-        for stream in grants {
+        for (tenant, stream) in grants.into_iter().filter(|(holder, _)| revoked(holder)) {
+            let tenant = &tenant;
             let loaded = load::<ClientGrant>(&self.store, tenant, &stream).await?;
             let Some(grant) = loaded.state.live() else { continue };
             let command = if api_deleted {
@@ -68,21 +82,24 @@ impl Commands {
     }
 
     /// The role and user streams ever given a permission on `identifier`, and the grant
-    /// streams ever created for it: a scan of the tenant's `*.permissions_added` and
-    /// `client_grant.created` events, a read as rare as an API's deletion.
+    /// streams ever created for it, with their tenants: a scan of the `*.permissions_added` and
+    /// `client_grant.created` events of `tenant` (of every tenant when `everywhere`), a read
+    /// as rare as an API's deletion.
     async fn holders(
         &self,
-        tenant: &TenantId,
+        (tenant, everywhere): (&TenantId, bool),
         identifier: &str,
-    ) -> Result<(BTreeSet<String>, BTreeSet<String>), CommandError> {
+    ) -> Result<(BTreeSet<(TenantId, String)>, BTreeSet<(TenantId, String)>), CommandError> {
         let names = |permissions: &[Permission]| permissions.iter().any(|p| p.resource_server_identifier == identifier);
         let (mut holders, mut grants) = (BTreeSet::new(), BTreeSet::new());
         let mut after = 0;
         loop {
-            let query = LogQuery::after(after)
-                .tenant(tenant.clone())
+            let mut query = LogQuery::after(after)
                 .types(["role.permissions_added", "user.permissions_added", "client_grant.created"])
                 .limit(PAGE);
+            if !everywhere {
+                query = query.tenant(tenant.clone());
+            }
             let page = self.store.read(&query).await?;
             let Some(last) = page.last() else { break };
             after = last.position;
@@ -91,19 +108,19 @@ impl Commands {
                     "role.permissions_added" => {
                         if matches!(decoded(&event)?, RoleEvent::PermissionsAdded { permissions, .. } if names(&permissions))
                         {
-                            holders.insert(event.stream_id);
+                            holders.insert((event.tenant_id.clone(), event.stream_id));
                         }
                     }
                     "user.permissions_added" => {
                         if matches!(decoded(&event)?, UserEvent::PermissionsAdded { permissions, .. } if names(&permissions))
                         {
-                            holders.insert(event.stream_id);
+                            holders.insert((event.tenant_id.clone(), event.stream_id));
                         }
                     }
                     _ => {
                         if matches!(decoded(&event)?, ClientGrantEvent::Created(grant) if grant.audience == identifier)
                         {
-                            grants.insert(event.stream_id);
+                            grants.insert((event.tenant_id.clone(), event.stream_id));
                         }
                     }
                 }

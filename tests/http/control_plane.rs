@@ -14,6 +14,7 @@ eventstore::backend_tests!(
     a_child_assigns_synced_roles_to_its_users_and_members,
     deleting_a_child_tenant_leaves_no_synced_rows,
     the_fan_out_rebuilds_row_for_row,
+    a_child_uses_a_synced_api_until_the_control_plane_deletes_it,
 );
 
 const CHILDREN: [&str; 3] = ["acme", "globex", "initech"];
@@ -199,4 +200,29 @@ async fn the_fan_out_rebuilds_row_for_row(db: TestDatabase) {
     app.state.projections.rebuild("fanout.v1").await.unwrap();
     app.state.projections.wait_for(head, std::time::Duration::from_secs(5)).await.unwrap();
     assert_eq!(fanned_out(&app).await, live);
+}
+
+async fn a_child_uses_a_synced_api_until_the_control_plane_deletes_it(db: TestDatabase) {
+    let app = TestApp::start(db).await;
+    let (api, _) = synced_pair(&app).await;
+    create_tenant(&app, "acme").await;
+    let read = json!([{ "resource_server_identifier": INVOICES, "permission_name": "read:invoices" }]);
+    let role = json_of(app.api_in("acme", Method::POST, "/roles", Some(json!({ "name": "Clerk" }))).await, 200).await;
+    let role_permissions = format!("/roles/{}/permissions", id(&role));
+    let added = app.api_in("acme", Method::POST, &role_permissions, Some(json!({ "permissions": read }))).await;
+    assert_eq!(added.status(), 201, "a child role may hold a synced API's scope");
+    let user = json!({ "email": "ann@acme.example", "password": "correct horse battery" });
+    let user = json_of(app.api_in("acme", Method::POST, "/users", Some(user)).await, 201).await;
+    let user_permissions = format!("/users/{}/permissions", user["user_id"].as_str().unwrap().replace('|', "%7C"));
+    let added = app.api_in("acme", Method::POST, &user_permissions, Some(json!({ "permissions": read }))).await;
+    assert_eq!(added.status(), 201);
+    let client =
+        json_of(app.api_in("acme", Method::POST, "/clients", Some(json!({ "name": "Sync" }))).await, 201).await;
+    let grant = json!({ "client_id": client["client_id"], "audience": INVOICES, "scope": ["read:invoices"] });
+    json_of(app.api_in("acme", Method::POST, "/client-grants", Some(grant)).await, 201).await;
+
+    assert!(app.api(Method::DELETE, &format!("/resource-servers/{}", id(&api)), None).await.status().is_success());
+    assert_eq!(read_in(&app, "acme", &role_permissions).await, json!([]));
+    assert_eq!(read_in(&app, "acme", &user_permissions).await, json!([]));
+    assert_eq!(read_in(&app, "acme", "/client-grants").await, json!([]));
 }
