@@ -10,6 +10,7 @@ mod control_plane;
 mod errors;
 mod health;
 mod organizations;
+mod rebuild;
 mod resource_servers;
 mod roles;
 mod settings;
