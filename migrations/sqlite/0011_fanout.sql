@@ -16,11 +16,31 @@ CREATE INDEX organization_member_roles_role_id ON organization_member_roles (rol
 CREATE TABLE fanout_tenants (
     tenant_id   TEXT NOT NULL PRIMARY KEY
 );
--- The control plane's synced entities as of the fan-out's checkpoint (JSON), copied into each
--- new tenant: the fan-out reads only what it wrote itself, so a rebuild gives the same rows.
-CREATE TABLE fanout_templates (
-    kind        TEXT NOT NULL,
-    id          TEXT NOT NULL,
-    body        TEXT NOT NULL,
-    PRIMARY KEY (kind, id)
+-- The control plane's synced entities as of the fan-out's checkpoint, which a new tenant is
+-- seeded from (three INSERT ... SELECT, whatever their number): the fan-out reads only what it
+-- wrote itself, so a rebuild gives the same rows.
+CREATE TABLE fanout_roles (
+    id              TEXT NOT NULL PRIMARY KEY,
+    name            TEXT NOT NULL,
+    description     TEXT,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL
+);
+CREATE TABLE fanout_role_permissions (
+    role_id                     TEXT NOT NULL,
+    resource_server_identifier  TEXT NOT NULL,
+    permission_name             TEXT NOT NULL,
+    PRIMARY KEY (role_id, resource_server_identifier, permission_name)
+);
+CREATE TABLE fanout_resource_servers (
+    id                      TEXT    NOT NULL PRIMARY KEY,
+    name                    TEXT    NOT NULL,
+    identifier              TEXT    NOT NULL,
+    scopes                  TEXT    NOT NULL,
+    signing_alg             TEXT    NOT NULL,
+    token_lifetime          BIGINT  NOT NULL,
+    allow_offline_access    BIGINT  NOT NULL,
+    skip_consent            BIGINT  NOT NULL,
+    created_at              TEXT    NOT NULL,
+    updated_at              TEXT    NOT NULL
 );

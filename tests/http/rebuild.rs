@@ -25,7 +25,9 @@ const TABLES: &[&str] = &[
     "organization_members",
     "organization_member_roles",
     "fanout_tenants",
-    "fanout_templates",
+    "fanout_roles",
+    "fanout_role_permissions",
+    "fanout_resource_servers",
 ];
 
 /// Every row of every table, as text, sorted.

@@ -2,22 +2,23 @@
 //! into every child tenant's read models as system entities (`is_system`), under the same ids.
 //!
 //! A projector like any other: deterministic, idempotent upserts keyed by stable ids, rebuilt
-//! from the log. It keeps, in its own tables, the list of child tenants and the control
-//! plane's entities as of its checkpoint, so it never reads what another projection wrote. Its
-//! rows carry `synced = 1`: the tenants' own projections neither write nor reset them.
+//! from the log. It keeps, in its own tables, the list of child tenants (`fanout_tenants`) and
+//! the control plane's entities (`fanout_roles`, …) as of its checkpoint, so it never reads
+//! what another projection wrote. Every copy is one `INSERT … SELECT` of those two joined,
+//! filtered to one entity (a control-plane change) or one tenant (a new tenant): the number of
+//! statements never grows with the number of tenants or entities. Its rows carry
+//! `synced = 1`: the tenants' own projections neither write nor reset them.
 //!
 //! Commands do not wait for it: its work grows with the number of tenants, a command's latency
 //! must not. The control plane's own system API (the Management API) is not synced.
 
 use async_trait::async_trait;
-use domain::Permission;
-use domain::resource_server::{ResourceServerEvent, ResourceServerFields};
+use domain::resource_server::ResourceServerEvent;
 use domain::role::RoleEvent;
 pub use domain::sync::SyncOptions;
 use domain::tenant::TenantEvent;
 use eventstore::RecordedEvent;
 use eventstore::sqlx::{self, AnyConnection};
-use serde::{Deserialize, Serialize};
 
 use super::{decode, json_text, timestamp};
 use crate::{Projection, ProjectionError};
@@ -33,19 +34,8 @@ impl FanoutProjection {
     }
 }
 
-/// A control-plane role as the fan-out keeps it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct RoleTemplate {
-    id: String,
-    name: String,
-    description: Option<String>,
-    permissions: Vec<Permission>,
-}
-
-const ROLE: &str = "role";
-const RESOURCE_SERVER: &str = "resource_server";
-/// Every child tenant, in the `target` parameters below.
-const ALL: &str = "";
+/// No filter, in the `(tenant, entity)` filters below.
+const ANY: &str = "";
 
 #[async_trait]
 impl Projection for FanoutProjection {
@@ -94,7 +84,9 @@ impl Projection for FanoutProjection {
             "DELETE FROM role_permissions WHERE synced = 1",
             "DELETE FROM roles WHERE synced = 1",
             "DELETE FROM resource_servers WHERE synced = 1",
-            "DELETE FROM fanout_templates",
+            "DELETE FROM fanout_role_permissions",
+            "DELETE FROM fanout_roles",
+            "DELETE FROM fanout_resource_servers",
             "DELETE FROM fanout_tenants",
         ] {
             sqlx::query(sql).execute(&mut *tx).await?;
@@ -113,21 +105,12 @@ impl FanoutProjection {
                     .bind(tenant)
                     .execute(&mut *tx)
                     .await?;
-                let at = timestamp(event);
                 if self.sync.resource_servers {
-                    for body in templates(tx, RESOURCE_SERVER).await? {
-                        let api: ResourceServerFields = parse(event, &body)?;
-                        insert_resource_server(tx, event, &api, (tenant, &at)).await?;
-                    }
+                    copy_resource_servers(tx, (tenant, ANY)).await?;
                 }
                 if self.sync.roles {
-                    for body in templates(tx, ROLE).await? {
-                        let role: RoleTemplate = parse(event, &body)?;
-                        upsert_role(tx, &role, (tenant, &at)).await?;
-                        for permission in &role.permissions {
-                            insert_permission(tx, &role.id, permission, tenant).await?;
-                        }
-                    }
+                    copy_roles(tx, (tenant, ANY)).await?;
+                    copy_permissions(tx, (tenant, ANY)).await?;
                 }
             }
             TenantEvent::Deleted { id } => {
@@ -149,48 +132,56 @@ impl FanoutProjection {
 async fn apply_role(tx: &mut AnyConnection, event: &RecordedEvent) -> Result<(), ProjectionError> {
     let at = timestamp(event);
     match decode::<RoleEvent>(event)? {
-        RoleEvent::Created { id, name, description } => {
-            let role = RoleTemplate { id, name, description, permissions: Vec::new() };
-            save_template(tx, event, ROLE, &role.id, &role).await?;
-            upsert_role(tx, &role, (ALL, &at)).await?;
-        }
-        RoleEvent::Updated { id, name, description } => {
-            let Some(mut role) = template::<RoleTemplate>(tx, event, ROLE, &id).await? else { return Ok(()) };
-            (role.name, role.description) = (name, description);
-            save_template(tx, event, ROLE, &id, &role).await?;
-            upsert_role(tx, &role, (ALL, &at)).await?;
+        RoleEvent::Created { id, name, description } | RoleEvent::Updated { id, name, description } => {
+            sqlx::query(
+                "INSERT INTO fanout_roles (id, name, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) \
+                 ON CONFLICT (id) DO UPDATE SET name = $2, description = $3, updated_at = $4",
+            )
+            .bind(&id)
+            .bind(name)
+            .bind(description)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+            copy_roles(tx, (ANY, &id)).await?;
         }
         RoleEvent::PermissionsAdded { id, permissions } => {
-            let Some(mut role) = template::<RoleTemplate>(tx, event, ROLE, &id).await? else { return Ok(()) };
             for permission in permissions {
-                insert_permission(tx, &id, &permission, ALL).await?;
-                if !role.permissions.contains(&permission) {
-                    role.permissions.push(permission);
-                }
-            }
-            save_template(tx, event, ROLE, &id, &role).await?;
-        }
-        RoleEvent::PermissionsRemoved { id, permissions } => {
-            let Some(mut role) = template::<RoleTemplate>(tx, event, ROLE, &id).await? else { return Ok(()) };
-            for permission in &permissions {
                 sqlx::query(
-                    "DELETE FROM role_permissions WHERE role_id = $1 AND resource_server_identifier = $2 \
-                     AND permission_name = $3 AND synced = 1",
+                    "INSERT INTO fanout_role_permissions (role_id, resource_server_identifier, permission_name) \
+                     VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                 )
                 .bind(&id)
-                .bind(&permission.resource_server_identifier)
-                .bind(&permission.permission_name)
+                .bind(permission.resource_server_identifier)
+                .bind(permission.permission_name)
                 .execute(&mut *tx)
                 .await?;
             }
-            role.permissions.retain(|p| !permissions.contains(p));
-            save_template(tx, event, ROLE, &id, &role).await?;
+            copy_permissions(tx, (ANY, &id)).await?;
+        }
+        RoleEvent::PermissionsRemoved { id, permissions } => {
+            for permission in permissions {
+                for sql in [
+                    "DELETE FROM role_permissions WHERE role_id = $1 AND resource_server_identifier = $2 \
+                     AND permission_name = $3 AND synced = 1",
+                    "DELETE FROM fanout_role_permissions WHERE role_id = $1 AND resource_server_identifier = $2 \
+                     AND permission_name = $3",
+                ] {
+                    sqlx::query(sql)
+                        .bind(&id)
+                        .bind(&permission.resource_server_identifier)
+                        .bind(&permission.permission_name)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
         }
         RoleEvent::Deleted { id, .. } => {
             for sql in [
                 "DELETE FROM role_permissions WHERE role_id = $1 AND synced = 1",
                 "DELETE FROM roles WHERE id = $1 AND synced = 1",
-                "DELETE FROM fanout_templates WHERE kind = 'role' AND id = $1",
+                "DELETE FROM fanout_role_permissions WHERE role_id = $1",
+                "DELETE FROM fanout_roles WHERE id = $1",
             ] {
                 sqlx::query(sql).bind(&id).execute(&mut *tx).await?;
             }
@@ -202,18 +193,18 @@ async fn apply_role(tx: &mut AnyConnection, event: &RecordedEvent) -> Result<(),
 async fn apply_resource_server(tx: &mut AnyConnection, event: &RecordedEvent) -> Result<(), ProjectionError> {
     let at = timestamp(event);
     match decode::<ResourceServerEvent>(event)? {
-        ResourceServerEvent::Created(api) if !api.is_system => {
-            save_template(tx, event, RESOURCE_SERVER, &api.id, &api).await?;
-            insert_resource_server(tx, event, &api, (ALL, &at)).await?;
-        }
-        ResourceServerEvent::Updated(api) if !api.is_system => {
-            save_template(tx, event, RESOURCE_SERVER, &api.id, &api).await?;
+        // The control plane's own system APIs (the Management API) stay its own.
+        ResourceServerEvent::Created(api) | ResourceServerEvent::Updated(api) if !api.is_system => {
             sqlx::query(
-                "UPDATE resource_servers SET name = $2, scopes = $3, signing_alg = $4, token_lifetime = $5, \
-                   allow_offline_access = $6, skip_consent = $7, updated_at = $8 WHERE id = $1 AND synced = 1",
+                "INSERT INTO fanout_resource_servers (id, name, identifier, scopes, signing_alg, token_lifetime, \
+                   allow_offline_access, skip_consent, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+                 ON CONFLICT (id) DO UPDATE SET name = $2, scopes = $4, signing_alg = $5, token_lifetime = $6, \
+                   allow_offline_access = $7, skip_consent = $8, updated_at = $9",
             )
             .bind(&api.id)
             .bind(&api.name)
+            .bind(&api.identifier)
             .bind(json_text(event, &api.scopes)?)
             .bind(api.signing_alg.as_str())
             .bind(i64::from(api.token_lifetime))
@@ -222,11 +213,24 @@ async fn apply_resource_server(tx: &mut AnyConnection, event: &RecordedEvent) ->
             .bind(at)
             .execute(&mut *tx)
             .await?;
+            // An update rewrites every copy; a child's own API of the same identifier is
+            // untouched (its row is not synced).
+            sqlx::query(
+                "UPDATE resource_servers SET name = s.name, scopes = s.scopes, signing_alg = s.signing_alg, \
+                   token_lifetime = s.token_lifetime, allow_offline_access = s.allow_offline_access, \
+                   skip_consent = s.skip_consent, updated_at = s.updated_at \
+                 FROM fanout_resource_servers s WHERE s.id = $1 AND resource_servers.id = $1 \
+                   AND resource_servers.synced = 1",
+            )
+            .bind(&api.id)
+            .execute(&mut *tx)
+            .await?;
+            copy_resource_servers(tx, (ANY, &api.id)).await?;
         }
         ResourceServerEvent::Deleted { id, .. } => {
             for sql in [
                 "DELETE FROM resource_servers WHERE id = $1 AND synced = 1",
-                "DELETE FROM fanout_templates WHERE kind = 'resource_server' AND id = $1",
+                "DELETE FROM fanout_resource_servers WHERE id = $1",
             ] {
                 sqlx::query(sql).bind(&id).execute(&mut *tx).await?;
             }
@@ -236,118 +240,54 @@ async fn apply_resource_server(tx: &mut AnyConnection, event: &RecordedEvent) ->
     Ok(())
 }
 
-/// Writes `role` into `target` (one child, or [`ALL`]).
-async fn upsert_role(
-    tx: &mut AnyConnection,
-    role: &RoleTemplate,
-    (target, at): (&str, &str),
-) -> Result<(), ProjectionError> {
+/// Copies control-plane roles into child tenants: `(tenant, role)` narrow it to one child or
+/// one role ([`ANY`] for all). A copy that exists is brought up to date.
+async fn copy_roles(tx: &mut AnyConnection, (tenant, role): (&str, &str)) -> Result<(), ProjectionError> {
     sqlx::query(
         "INSERT INTO roles (tenant_id, id, name, description, is_system, synced, created_at, updated_at) \
-         SELECT t.tenant_id, $1, $2, $3, 1, 1, $4, $4 FROM fanout_tenants t WHERE ($5 = '' OR t.tenant_id = $5) \
+         SELECT t.tenant_id, r.id, r.name, r.description, 1, 1, r.created_at, r.updated_at \
+         FROM fanout_tenants t CROSS JOIN fanout_roles r \
+         WHERE ($1 = '' OR t.tenant_id = $1) AND ($2 = '' OR r.id = $2) \
          ON CONFLICT (tenant_id, id) DO UPDATE SET name = excluded.name, description = excluded.description, \
            updated_at = excluded.updated_at",
     )
-    .bind(&role.id)
-    .bind(&role.name)
-    .bind(&role.description)
-    .bind(at)
-    .bind(target)
+    .bind(tenant)
+    .bind(role)
     .execute(&mut *tx)
     .await?;
     Ok(())
 }
 
-async fn insert_permission(
-    tx: &mut AnyConnection,
-    role_id: &str,
-    permission: &Permission,
-    target: &str,
-) -> Result<(), ProjectionError> {
+/// Copies control-plane role permissions into child tenants, narrowed like [`copy_roles`].
+async fn copy_permissions(tx: &mut AnyConnection, (tenant, role): (&str, &str)) -> Result<(), ProjectionError> {
     sqlx::query(
         "INSERT INTO role_permissions (tenant_id, role_id, resource_server_identifier, permission_name, synced) \
-         SELECT t.tenant_id, $1, $2, $3, 1 FROM fanout_tenants t WHERE ($4 = '' OR t.tenant_id = $4) \
-         ON CONFLICT DO NOTHING",
+         SELECT t.tenant_id, p.role_id, p.resource_server_identifier, p.permission_name, 1 \
+         FROM fanout_tenants t CROSS JOIN fanout_role_permissions p \
+         WHERE ($1 = '' OR t.tenant_id = $1) AND ($2 = '' OR p.role_id = $2) ON CONFLICT DO NOTHING",
     )
-    .bind(role_id)
-    .bind(&permission.resource_server_identifier)
-    .bind(&permission.permission_name)
-    .bind(target)
+    .bind(tenant)
+    .bind(role)
     .execute(&mut *tx)
     .await?;
     Ok(())
 }
 
-/// A child with an API of its own under the same identifier keeps its own: the synced copy is
-/// skipped there (`DO NOTHING` covers the identifier's unique index too).
-async fn insert_resource_server(
-    tx: &mut AnyConnection,
-    event: &RecordedEvent,
-    api: &ResourceServerFields,
-    (target, at): (&str, &str),
-) -> Result<(), ProjectionError> {
+/// Copies control-plane APIs into child tenants, narrowed like [`copy_roles`]. A child with an
+/// API of its own under the same identifier keeps its own: `DO NOTHING` covers the
+/// identifier's unique index too.
+async fn copy_resource_servers(tx: &mut AnyConnection, (tenant, api): (&str, &str)) -> Result<(), ProjectionError> {
     sqlx::query(
         "INSERT INTO resource_servers (tenant_id, id, name, identifier, scopes, signing_alg, token_lifetime, \
            allow_offline_access, skip_consent, is_system, synced, created_at, updated_at) \
-         SELECT t.tenant_id, $1, $2, $3, $4, $5, $6, $7, $8, 1, 1, $9, $9 FROM fanout_tenants t \
-         WHERE ($10 = '' OR t.tenant_id = $10) ON CONFLICT DO NOTHING",
+         SELECT t.tenant_id, s.id, s.name, s.identifier, s.scopes, s.signing_alg, s.token_lifetime, \
+           s.allow_offline_access, s.skip_consent, 1, 1, s.created_at, s.updated_at \
+         FROM fanout_tenants t CROSS JOIN fanout_resource_servers s \
+         WHERE ($1 = '' OR t.tenant_id = $1) AND ($2 = '' OR s.id = $2) ON CONFLICT DO NOTHING",
     )
-    .bind(&api.id)
-    .bind(&api.name)
-    .bind(&api.identifier)
-    .bind(json_text(event, &api.scopes)?)
-    .bind(api.signing_alg.as_str())
-    .bind(i64::from(api.token_lifetime))
-    .bind(i64::from(api.allow_offline_access))
-    .bind(i64::from(api.skip_consent_for_verifiable_first_party_clients))
-    .bind(at)
-    .bind(target)
+    .bind(tenant)
+    .bind(api)
     .execute(&mut *tx)
     .await?;
     Ok(())
-}
-
-async fn save_template<T: Serialize>(
-    tx: &mut AnyConnection,
-    event: &RecordedEvent,
-    kind: &str,
-    id: &str,
-    body: &T,
-) -> Result<(), ProjectionError> {
-    sqlx::query(
-        "INSERT INTO fanout_templates (kind, id, body) VALUES ($1, $2, $3) \
-         ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body",
-    )
-    .bind(kind)
-    .bind(id)
-    .bind(json_text(event, body)?)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
-}
-
-async fn template<T: for<'de> Deserialize<'de>>(
-    tx: &mut AnyConnection,
-    event: &RecordedEvent,
-    kind: &str,
-    id: &str,
-) -> Result<Option<T>, ProjectionError> {
-    let body: Option<String> = sqlx::query_scalar("SELECT body FROM fanout_templates WHERE kind = $1 AND id = $2")
-        .bind(kind)
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    body.map(|text| parse(event, &text)).transpose()
-}
-
-/// Every template of `kind`, by id.
-async fn templates(tx: &mut AnyConnection, kind: &str) -> Result<Vec<String>, ProjectionError> {
-    Ok(sqlx::query_scalar("SELECT body FROM fanout_templates WHERE kind = $1 ORDER BY id")
-        .bind(kind)
-        .fetch_all(&mut *tx)
-        .await?)
-}
-
-fn parse<T: for<'de> Deserialize<'de>>(event: &RecordedEvent, body: &str) -> Result<T, ProjectionError> {
-    serde_json::from_str(body).map_err(|e| ProjectionError::event(event, e))
 }
