@@ -12,6 +12,7 @@ use commands::Commands;
 use eventstore::{Database, Vault};
 use projections::Projections;
 use projections::read_models::role_permissions::RolePermissions;
+use projections::read_models::tenant_directory::TenantDirectory;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{KeyRing, VerifiedTokens};
@@ -30,6 +31,8 @@ pub struct AppState {
     pub keys: Arc<KeyRing>,
     /// The in-memory model behind `GET /roles/{id}/permissions`, run by `projections`.
     pub role_permissions: Arc<RolePermissions>,
+    /// The live tenants and their custom domains, in memory: what routes requests by host.
+    pub directory: Arc<TenantDirectory>,
     pub verified: Arc<VerifiedTokens>,
     pub master_key: MasterKey,
     /// Seals and opens personal data with each person's data key.
@@ -42,19 +45,22 @@ pub struct AppState {
 impl AppState {
     pub fn new(
         db: Database,
-        projections: Projections,
-        role_permissions: Arc<RolePermissions>,
+        (projections, role_permissions, directory): (Projections, Arc<RolePermissions>, Arc<TenantDirectory>),
         (master_key, vault): (MasterKey, Arc<Vault>),
         urls: Urls,
         config: ServeConfig,
     ) -> Self {
         let projections = Arc::new(projections);
         let metrics = Arc::new(Metrics::new(db.store.clone(), projections.clone()));
+        let commands = Commands::new(db.store.clone(), vault.clone())
+            .with_sync(config.instance.sync.options())
+            .with_base_domain(urls.base_domain.clone());
         Self {
-            commands: Commands::new(db.store.clone(), vault.clone()).with_sync(config.instance.sync.options()),
+            commands,
             keys: Arc::new(KeyRing::new(db.pool.clone(), master_key.clone())),
             verified: Arc::new(VerifiedTokens::default()),
             role_permissions,
+            directory,
             vault,
             master_key,
             urls: Arc::new(urls),

@@ -136,7 +136,8 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
         Command::Bootstrap(command) => {
             let master_key = command.instance.master_key()?;
             let db = open(&command.instance.database).await?;
-            let urls = Urls::new(command.instance.public_url.as_deref(), command.listen);
+            let urls =
+                Urls::new(command.instance.public_url.as_deref(), command.listen, command.instance.base_domain.clone());
             let vault = Arc::new(eventstore::Vault::new(db.pool.clone(), master_key.clone()));
             let commands = commands::Commands::new(db.store.clone(), vault.clone());
             let report =

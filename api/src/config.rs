@@ -72,6 +72,13 @@ pub struct InstanceArgs {
     #[arg(long, env = "TENANCY_PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// The domain whose subdomains address tenants: `acme.<base-domain>` is tenant `acme`, with
+    /// its own issuer `<scheme>://acme.<base-domain>[:<port>]/` (scheme and port of the public
+    /// URL). Requests to the base domain itself, or to a reserved subdomain, address the
+    /// control plane. Without it, child tenants are reached by custom domain or `tenant-id`.
+    #[arg(long, env = "TENANCY_BASE_DOMAIN", value_parser = parse_base_domain)]
+    pub base_domain: Option<String>,
+
     #[command(flatten)]
     pub bootstrap: BootstrapArgs,
 
@@ -171,6 +178,7 @@ impl ServeConfig {
                 database: DatabaseArgs { database_url: database_url.into(), max_connections: 8 },
                 master_key: MasterKeyArgs { master_key: Some(Secret::new(key)), master_key_file: None },
                 public_url: None,
+                base_domain: None,
                 bootstrap: BootstrapArgs::default(),
                 sync: SyncArgs::default(),
             },
@@ -194,22 +202,52 @@ impl ServeConfig {
     }
 }
 
+fn parse_base_domain(value: &str) -> Result<String, String> {
+    domain::hostname::canonical(value)
+        .ok_or_else(|| format!("{value:?} is not a host name (no scheme, no port: e.g. tenancy.example.com)"))
+}
+
 /// The URLs derived from the public URL, fixed once the listener is bound.
 #[derive(Debug, Clone)]
 pub struct Urls {
     /// Without a trailing slash.
     pub public: String,
+    /// Canonical (lowercase, no port), when tenants are addressed by subdomain.
+    pub base_domain: Option<String>,
+    /// The public URL's scheme (`https`) and `:port` when it names one: every tenant's origin
+    /// uses them, since they all reach the same listener through the same front.
+    scheme: String,
+    port: String,
 }
 
 impl Urls {
-    pub fn new(public_url: Option<&str>, listen: SocketAddr) -> Self {
+    pub fn new(public_url: Option<&str>, listen: SocketAddr, base_domain: Option<String>) -> Self {
         let public = public_url.map_or_else(|| format!("http://{listen}"), str::to_owned);
-        Self { public: public.trim_end_matches('/').to_owned() }
+        let public = public.trim_end_matches('/').to_owned();
+        let uri = public.parse::<axum::http::Uri>().ok();
+        let scheme = uri.as_ref().and_then(|u| u.scheme_str()).unwrap_or("http").to_owned();
+        let port = uri.as_ref().and_then(axum::http::Uri::port_u16).map(|p| format!(":{p}")).unwrap_or_default();
+        Self { public, base_domain, scheme, port }
     }
 
     /// The control plane's token issuer.
     pub fn issuer(&self) -> String {
         format!("{}/", self.public)
+    }
+
+    /// The issuer of tokens requested at `host` (a custom domain, or a tenant's subdomain).
+    pub fn issuer_at(&self, host: &str) -> String {
+        format!("{}://{host}{}/", self.scheme, self.port)
+    }
+
+    /// Every issuer `tenant`'s tokens may carry: the control plane's public URL; a child's
+    /// subdomain of the base domain and each of its custom domains.
+    pub fn issuers_of(&self, tenant: &domain::TenantId, domains: &[String]) -> Vec<String> {
+        if tenant.is_control_plane() {
+            return vec![self.issuer()];
+        }
+        let subdomain = self.base_domain.as_ref().map(|base| self.issuer_at(&format!("{tenant}.{base}")));
+        subdomain.into_iter().chain(domains.iter().map(|d| self.issuer_at(d))).collect()
     }
 
     /// The Management API's identifier: the audience of management tokens.

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod passwords;
 pub mod rebuild;
 mod routes;
+pub mod routing;
 pub mod secrets;
 pub mod server;
 pub mod telemetry;

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use eventstore::{Database, DatabaseOptions, StoreError, StoreOptions, Vault};
-use projections::read_models::{self, role_permissions::RolePermissions};
+use projections::read_models::{self, role_permissions::RolePermissions, tenant_directory::TenantDirectory};
 use projections::{MemoryProjection, Projections, RuntimeOptions};
 use tokio::net::TcpListener;
 
@@ -14,8 +14,9 @@ use crate::bootstrap::{Report, bootstrap};
 use crate::config::{ServeConfig, Urls};
 use crate::secrets::KeyError;
 
-/// How long a start waits for the read models to show the bootstrap, so the printed
-/// credentials work as soon as the server listens. Generous: it runs once, on an empty log.
+/// How long a start waits for the tenant directory to know every tenant, and for the read
+/// models to show the bootstrap (so the printed credentials work as soon as the server
+/// listens). Generous: both are in-memory or tiny catch-ups.
 const BOOTSTRAP_CATCH_UP: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +53,8 @@ impl Server {
         };
         let db = Database::connect(&config.database().database_url, options).await?;
         let role_permissions = Arc::new(RolePermissions::new(config.instance.sync.options()));
-        let memory: Vec<Arc<dyn MemoryProjection>> = vec![role_permissions.clone()];
+        let directory = Arc::new(TenantDirectory::default());
+        let memory: Vec<Arc<dyn MemoryProjection>> = vec![role_permissions.clone(), directory.clone()];
         let vault = Arc::new(Vault::new(db.pool.clone(), master_key.clone()));
         let read_models = read_models::all(vault.clone(), config.instance.sync.options());
         let projections = Projections::start_with_memory(&db, read_models, memory, RuntimeOptions::default());
@@ -60,8 +62,12 @@ impl Server {
             .await
             .map_err(|source| StartupError::Bind { addr: config.listen, source })?;
         let address = listener.local_addr().unwrap_or(config.listen);
-        let urls = Urls::new(config.instance.public_url.as_deref(), address);
-        let state = AppState::new(db, projections, role_permissions, (master_key, vault), urls, config);
+        let urls = Urls::new(config.instance.public_url.as_deref(), address, config.instance.base_domain.clone());
+        let start = db.store.head().await?;
+        let state =
+            AppState::new(db, (projections, role_permissions, directory.clone()), (master_key, vault), urls, config);
+        // Requests are routed by the directory: it must know every tenant before the first one.
+        state.projections.wait_for_projection(directory.name(), start, BOOTSTRAP_CATCH_UP).await?;
         let report =
             bootstrap(&state.commands, &state.master_key, &state.vault, &state.urls, &state.config.instance.bootstrap)
                 .await?;

@@ -44,11 +44,13 @@ pub struct Commands {
     vault: Arc<Vault>,
     /// What the control plane syncs into child tenants.
     sync: SyncOptions,
+    /// The domain whose subdomains address tenants: no custom domain may lie within it.
+    base_domain: Option<String>,
 }
 
 impl Commands {
     pub fn new(store: EventStore, vault: Arc<Vault>) -> Self {
-        Self { store, vault, sync: SyncOptions::default() }
+        Self { store, vault, sync: SyncOptions::default(), base_domain: None }
     }
 
     pub fn store(&self) -> &EventStore {

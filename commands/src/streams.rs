@@ -39,6 +39,9 @@ pub(crate) const RESOURCE_SERVER_IDENTIFIER: &str = "resource_server_identifier"
 pub(crate) const USER_EMAIL: &str = "user_email";
 /// Organization names (already lowercase slugs).
 pub(crate) const ORGANIZATION_NAME: &str = "organization_name";
+/// Custom domains, across all tenants: claimed under the control plane, since a host can
+/// address one tenant only.
+pub(crate) const TENANT_DOMAIN: &str = "tenant_domain";
 /// One grant per client and audience: the value is `<client_id> <audience>`.
 pub(crate) const CLIENT_GRANT: &str = "client_grant";
 
@@ -54,6 +57,7 @@ pub(crate) fn describe_unique(scope: &str, value: &str) -> String {
         CLIENT_GRANT => "A client grant for this client and audience already exists".into(),
         USER_EMAIL => "A user with this email already exists".into(),
         ORGANIZATION_NAME => format!("An organization with the name {value:?} already exists"),
+        TENANT_DOMAIN => format!("The domain {value:?} is already a custom domain of a tenant"),
         _ => format!("{scope} {value:?} is already taken"),
     }
 }

@@ -10,10 +10,10 @@
 
 use domain::organization::{Organization, OrganizationCommand, OrganizationFields};
 use domain::settings::{EffectiveSettings, SettingsPatch};
-use domain::tenant::{Tenant, TenantCommand, TenantFields};
-use domain::{Aggregate, TenantId};
+use domain::tenant::{Tenant, TenantCommand, TenantEvent, TenantFields};
+use domain::{Aggregate, TenantId, hostname};
 
-use eventstore::{ExpectedVersion, StreamWrite};
+use eventstore::{ExpectedVersion, StreamWrite, UniqueChange};
 
 use crate::executor::{Extra, Loaded, Source, execute, load, to_new_event};
 use crate::organizations::name_changes;
@@ -53,15 +53,35 @@ impl Commands {
         self.run_tenant(ctx, id, TenantCommand::Update { name, friendly_name }, Extra::default()).await
     }
 
-    /// Changes the settings of the context's own tenant.
+    /// Changes the settings of the context's own tenant. A custom domain belongs to one tenant
+    /// (claimed in the append) and may not lie within the base domain, whose subdomains are
+    /// the tenants' own hosts.
     pub async fn update_tenant_settings(
         &self,
         ctx: &Context,
         friendly_name: Option<String>,
+        domains: Option<Vec<String>>,
         settings: SettingsPatch,
     ) -> Result<Committed<Tenant>, CommandError> {
+        if let (Some(base), Some(domains)) = (&self.base_domain, &domains) {
+            let inside = domains.iter().filter_map(|d| hostname::canonical(d)).find(|d| hostname::within(d, base));
+            if let Some(domain) = inside {
+                return Err(CommandError::invalid(
+                    "domains",
+                    format!("{domain:?} lies within the base domain {base:?}, whose subdomains are tenant ids"),
+                ));
+            }
+        }
         let tenant = ctx.tenant.clone();
-        self.run_tenant(ctx, &tenant, TenantCommand::UpdateSettings { friendly_name, settings }, Extra::default()).await
+        let command = TenantCommand::UpdateSettings { friendly_name, domains, settings };
+        self.run_tenant(ctx, &tenant, command, Extra::default()).await
+    }
+
+    /// Custom domains are checked against the base domain: set by the server from its
+    /// configuration.
+    pub fn with_base_domain(mut self, base_domain: Option<String>) -> Self {
+        self.base_domain = base_domain;
+        self
     }
 
     /// The settings in effect for `tenant`, folded from the log: rules the command side
@@ -125,8 +145,44 @@ impl Commands {
             id,
             (&streams::tenant(id), Source::Log),
             |state: &Tenant| state.decide(command).map_err(CommandError::rejected),
-            |_, _| extra,
+            |state, events| {
+                let mut extra = extra;
+                extra.unique.extend(domain_changes(state, events));
+                extra
+            },
         )
         .await
+    }
+}
+
+/// Claims the custom domains a tenant gains and frees those it loses, or all of them when it
+/// is deleted.
+fn domain_changes(state: &Tenant, events: &[TenantEvent]) -> Vec<UniqueChange> {
+    let Some(current) = state.state() else { return Vec::new() };
+    let mut changes = Vec::new();
+    for event in events {
+        match event {
+            TenantEvent::DomainsSet { domains, .. } => {
+                let lost = current.domains.iter().filter(|d| !domains.contains(d));
+                changes.extend(lost.map(|d| release_domain(d)));
+                changes.extend(domains.iter().map(|domain| UniqueChange::Claim {
+                    tenant_id: TenantId::control_plane(),
+                    scope: streams::TENANT_DOMAIN.into(),
+                    value: domain.clone(),
+                    owner: streams::tenant(&current.fields.id),
+                }));
+            }
+            TenantEvent::Deleted { .. } => changes.extend(current.domains.iter().map(|d| release_domain(d))),
+            _ => {}
+        }
+    }
+    changes
+}
+
+fn release_domain(domain: &str) -> UniqueChange {
+    UniqueChange::Release {
+        tenant_id: TenantId::control_plane(),
+        scope: streams::TENANT_DOMAIN.into(),
+        value: domain.to_owned(),
     }
 }

@@ -8,6 +8,7 @@ mod aggregate;
 pub mod client;
 pub mod client_grant;
 pub mod event;
+pub mod hostname;
 pub mod organization;
 mod permission;
 pub mod personal;
@@ -22,4 +23,4 @@ pub mod user;
 
 pub use aggregate::{Aggregate, Rejection, RejectionKind};
 pub use permission::Permission;
-pub use tenant_id::{InvalidTenantId, TenantId};
+pub use tenant_id::{InvalidTenantId, RESERVED_SUBDOMAINS, TenantId};

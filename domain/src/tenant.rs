@@ -3,11 +3,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::hostname;
 use crate::settings::{SettingsError, SettingsOverrides, SettingsPatch};
 use crate::text::valid_name;
 use crate::{Aggregate, Rejection, RejectionKind, TenantId};
 
 pub const TENANT_NAME_MAX: usize = 255;
+/// Custom domains a tenant may have.
+pub const DOMAINS_MAX: usize = 10;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TenantFields {
@@ -29,6 +32,8 @@ pub struct TenantState {
     pub fields: TenantFields,
     /// The settings this tenant set itself; the rest it inherits.
     pub settings: SettingsOverrides,
+    /// The tenant's custom domains, canonical: its own, never inherited.
+    pub domains: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -38,9 +43,11 @@ pub enum TenantCommand {
         name: Option<String>,
         friendly_name: Option<String>,
     },
-    /// `PATCH /tenants/settings`: the friendly name is the tenant's own, never inherited.
+    /// `PATCH /tenants/settings`: the friendly name and the custom domains are the tenant's
+    /// own, never inherited; `domains` replaces the list.
     UpdateSettings {
         friendly_name: Option<String>,
+        domains: Option<Vec<String>>,
         settings: SettingsPatch,
     },
     Delete,
@@ -57,6 +64,9 @@ pub enum TenantEvent {
     /// The overrides after the change (keys not in it are inherited).
     #[serde(rename = "tenant.settings_updated")]
     SettingsUpdated { id: TenantId, settings: SettingsOverrides },
+    /// The custom domains after the change; requests to them address this tenant.
+    #[serde(rename = "tenant.domains_set")]
+    DomainsSet { id: TenantId, domains: Vec<String> },
     #[serde(rename = "tenant.deleted")]
     Deleted { id: TenantId },
 }
@@ -69,6 +79,12 @@ pub enum TenantError {
     InvalidFriendlyName,
     #[error("{0}")]
     InvalidSetting(SettingsError),
+    #[error("domains: {0:?} is not a host name (lowercase labels of letters, digits and '-', at least two)")]
+    InvalidDomain(String),
+    #[error("domains: at most {DOMAINS_MAX} custom domains")]
+    TooManyDomains,
+    #[error("\"{0}\" is reserved for the deployment's own hosts and cannot be a tenant id")]
+    ReservedId(TenantId),
     #[error("The tenant already exists")]
     AlreadyExists,
     #[error("The tenant does not exist")]
@@ -80,7 +96,12 @@ pub enum TenantError {
 impl Rejection for TenantError {
     fn kind(&self) -> RejectionKind {
         match self {
-            Self::InvalidName | Self::InvalidFriendlyName | Self::InvalidSetting(_) => RejectionKind::Invalid,
+            Self::InvalidName
+            | Self::InvalidFriendlyName
+            | Self::InvalidSetting(_)
+            | Self::InvalidDomain(_)
+            | Self::TooManyDomains
+            | Self::ReservedId(_) => RejectionKind::Invalid,
             Self::AlreadyExists => RejectionKind::AlreadyExists,
             Self::NotFound => RejectionKind::NotFound,
             Self::ControlPlaneIsPermanent => RejectionKind::Forbidden,
@@ -92,6 +113,8 @@ impl Rejection for TenantError {
             Self::InvalidName => Some("name"),
             Self::InvalidFriendlyName => Some("friendly_name"),
             Self::InvalidSetting(error) => Some(error.field()),
+            Self::InvalidDomain(_) | Self::TooManyDomains => Some("domains"),
+            Self::ReservedId(_) => Some("id"),
             Self::AlreadyExists | Self::NotFound | Self::ControlPlaneIsPermanent => None,
         }
     }
@@ -105,6 +128,9 @@ impl Aggregate for Tenant {
     fn decide(&self, command: TenantCommand) -> Result<Vec<TenantEvent>, TenantError> {
         match (self, command) {
             (Self::Absent, TenantCommand::Create(fields)) => {
+                if fields.id.is_reserved() {
+                    return Err(TenantError::ReservedId(fields.id));
+                }
                 check(&fields)?;
                 Ok(vec![TenantEvent::Created(fields)])
             }
@@ -114,11 +140,16 @@ impl Aggregate for Tenant {
             (Self::Live(current), TenantCommand::Update { name, friendly_name }) => {
                 renamed(&current.fields, name, friendly_name).map(|event| event.into_iter().collect())
             }
-            (Self::Live(current), TenantCommand::UpdateSettings { friendly_name, settings }) => {
+            (Self::Live(current), TenantCommand::UpdateSettings { friendly_name, domains, settings }) => {
                 let mut events: Vec<TenantEvent> = renamed(&current.fields, None, friendly_name)?.into_iter().collect();
                 let next = current.settings.patched(settings).map_err(TenantError::InvalidSetting)?;
                 if next != current.settings {
                     events.push(TenantEvent::SettingsUpdated { id: current.fields.id.clone(), settings: next });
+                }
+                if let Some(domains) = domains.map(canonical_domains).transpose()?
+                    && domains != current.domains
+                {
+                    events.push(TenantEvent::DomainsSet { id: current.fields.id.clone(), domains });
                 }
                 Ok(events)
             }
@@ -141,9 +172,15 @@ impl Aggregate for Tenant {
                 tenant.settings = settings.clone();
                 Self::Live(tenant)
             }
-            (_, TenantEvent::Created(fields)) => {
-                Self::Live(Box::new(TenantState { fields: fields.clone(), settings: SettingsOverrides::default() }))
+            (Self::Live(mut tenant), TenantEvent::DomainsSet { domains, .. }) => {
+                tenant.domains = domains.clone();
+                Self::Live(tenant)
             }
+            (_, TenantEvent::Created(fields)) => Self::Live(Box::new(TenantState {
+                fields: fields.clone(),
+                settings: SettingsOverrides::default(),
+                domains: Vec::new(),
+            })),
             (_, TenantEvent::Deleted { .. }) => Self::Deleted,
             // An event that does not apply to the state changes nothing: the log is the truth,
             // and decide never emits one.
@@ -178,6 +215,20 @@ fn renamed(
     };
     check(&next)?;
     Ok((&next != current).then_some(TenantEvent::Updated(next)))
+}
+
+/// The domains in canonical form, sorted, each once.
+fn canonical_domains(domains: Vec<String>) -> Result<Vec<String>, TenantError> {
+    let mut canonical = domains
+        .into_iter()
+        .map(|domain| hostname::canonical(&domain).ok_or(TenantError::InvalidDomain(domain)))
+        .collect::<Result<Vec<_>, _>>()?;
+    canonical.sort();
+    canonical.dedup();
+    if canonical.len() > DOMAINS_MAX {
+        return Err(TenantError::TooManyDomains);
+    }
+    Ok(canonical)
 }
 
 fn check(fields: &TenantFields) -> Result<(), TenantError> {
@@ -235,7 +286,7 @@ mod tests {
         let settings =
             SettingsOverrides { support_email: Some("help@acme.example".into()), ..SettingsOverrides::default() };
         tenant([TenantEvent::Created(acme())])
-            .when(TenantCommand::UpdateSettings { friendly_name: Some("Acme".into()), settings: patch })
+            .when(TenantCommand::UpdateSettings { friendly_name: Some("Acme".into()), domains: None, settings: patch })
             .then([
                 TenantEvent::Updated(TenantFields { friendly_name: "Acme".into(), ..acme() }),
                 TenantEvent::SettingsUpdated { id: acme().id, settings },
@@ -248,6 +299,7 @@ mod tests {
         tenant([TenantEvent::Created(acme()), TenantEvent::SettingsUpdated { id: acme().id, settings }])
             .when(TenantCommand::UpdateSettings {
                 friendly_name: None,
+                domains: None,
                 settings: SettingsPatch { session_lifetime: Some(Some(12)), ..SettingsPatch::default() },
             })
             .then([]);
@@ -257,9 +309,50 @@ mod tests {
     fn a_bad_setting_is_refused_naming_its_key() {
         let patch = SettingsPatch { session_lifetime: Some(Some(0)), ..SettingsPatch::default() };
         let refusal = Tenant::fold(&[TenantEvent::Created(acme())])
-            .decide(TenantCommand::UpdateSettings { friendly_name: None, settings: patch })
+            .decide(TenantCommand::UpdateSettings { friendly_name: None, domains: None, settings: patch })
             .unwrap_err();
         assert_eq!(refusal.field(), Some("session_lifetime"));
+    }
+
+    fn set_domains(domains: &[&str]) -> TenantCommand {
+        TenantCommand::UpdateSettings {
+            friendly_name: None,
+            domains: Some(domains.iter().map(|d| (*d).to_owned()).collect()),
+            settings: SettingsPatch::default(),
+        }
+    }
+
+    #[test]
+    fn a_reserved_subdomain_cannot_be_a_tenant_id() {
+        let www = TenantFields { id: TenantId::parse("www").unwrap(), ..acme() };
+        tenant([]).when(TenantCommand::Create(www.clone())).then_err(TenantError::ReservedId(www.id));
+    }
+
+    #[test]
+    fn custom_domains_are_recorded_canonical_sorted_and_once() {
+        tenant([TenantEvent::Created(acme())])
+            .when(set_domains(&["Login.Acme.example.", "auth.acme.example", "login.acme.example"]))
+            .then([TenantEvent::DomainsSet {
+                id: acme().id,
+                domains: vec!["auth.acme.example".into(), "login.acme.example".into()],
+            }]);
+    }
+
+    #[test]
+    fn setting_the_same_domains_again_records_nothing() {
+        tenant([
+            TenantEvent::Created(acme()),
+            TenantEvent::DomainsSet { id: acme().id, domains: vec!["login.acme.example".into()] },
+        ])
+        .when(set_domains(&["LOGIN.acme.example"]))
+        .then([]);
+    }
+
+    #[test]
+    fn a_domain_that_is_not_a_host_name_is_refused() {
+        tenant([TenantEvent::Created(acme())])
+            .when(set_domains(&["acme.example:8443"]))
+            .then_err(TenantError::InvalidDomain("acme.example:8443".into()));
     }
 
     #[test]

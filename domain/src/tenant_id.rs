@@ -55,10 +55,53 @@ impl TenantId {
         self.0 == Self::CONTROL_PLANE
     }
 
+    /// Whether this id is a subdomain kept for the deployment itself (DESIGN.md §5): a tenant
+    /// `www` would own `www.<base-domain>`. Such ids cannot be given to new tenants.
+    pub fn is_reserved(&self) -> bool {
+        RESERVED_SUBDOMAINS.contains(&self.0.as_str())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
 }
+
+/// Subdomains of the base domain that never address a tenant: the deployment's own hosts.
+pub const RESERVED_SUBDOMAINS: &[&str] = &[
+    "www",
+    "api",
+    "admin",
+    "app",
+    "auth",
+    "login",
+    "logout",
+    "oauth",
+    "sso",
+    "id",
+    "account",
+    "accounts",
+    "manage",
+    "management",
+    "dashboard",
+    "console",
+    "portal",
+    "status",
+    "docs",
+    "help",
+    "support",
+    "mail",
+    "smtp",
+    "static",
+    "assets",
+    "cdn",
+    "media",
+    "blog",
+    "dev",
+    "staging",
+    "test",
+    "internal",
+    "localhost",
+];
 
 impl fmt::Display for TenantId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -124,6 +167,13 @@ mod tests {
         let long = "a".repeat(64);
         assert_eq!(TenantId::parse(long), Err(InvalidTenantId::TooLong { len: 64, max: 63 }));
         assert!(TenantId::parse("a".repeat(63)).is_ok());
+    }
+
+    #[test]
+    fn the_deployments_own_subdomains_are_reserved() {
+        assert!(TenantId::parse("www").unwrap().is_reserved());
+        assert!(TenantId::parse("admin").unwrap().is_reserved());
+        assert!(!TenantId::parse("acme").unwrap().is_reserved());
     }
 
     #[test]

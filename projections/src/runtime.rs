@@ -155,9 +155,23 @@ impl Projections {
         self.wait(position, timeout, true).await
     }
 
+    /// Waits until the projection `name` has applied `position`.
+    pub async fn wait_for_projection(&self, name: &str, position: u64, timeout: Duration) -> Result<(), WaitError> {
+        self.wait_among(|r| r.name == name, position, timeout).await
+    }
+
     async fn wait(&self, position: u64, timeout: Duration, command: bool) -> Result<(), WaitError> {
+        self.wait_among(|r| !command || r.awaited_by_commands, position, timeout).await
+    }
+
+    async fn wait_among(
+        &self,
+        waited: impl Fn(&RunnerHandle) -> bool,
+        position: u64,
+        timeout: Duration,
+    ) -> Result<(), WaitError> {
         let deadline = tokio::time::Instant::now() + timeout;
-        for runner in self.runners.iter().filter(|r| !command || r.awaited_by_commands) {
+        for runner in self.runners.iter().filter(|r| waited(r)) {
             let mut status = runner.status.clone();
             match tokio::time::timeout_at(deadline, status.wait_for(|s| s.checkpoint >= position)).await {
                 Ok(Ok(_)) => {}

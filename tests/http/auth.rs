@@ -137,6 +137,7 @@ async fn requests_without_a_valid_token_are_401(db: TestDatabase) {
         gty: None,
         permissions: vec!["read:roles".into()],
         tenant_id: "control_plane".into(),
+        org_id: None,
     };
     let expired = api::auth::tokens::sign(keys.clone(), claims(now - 3600, &app.audience())).await.unwrap();
     assert_eq!(error_of(app.api_with(Method::GET, "/roles", None, &expired).await, 401).await, "Expired token");

@@ -13,6 +13,7 @@ mod organizations;
 mod rebuild;
 mod resource_servers;
 mod roles;
+mod routing;
 mod settings;
 mod tenants;
 mod users;

@@ -118,6 +118,19 @@ impl TestApp {
         request.send().await.expect("the server answers")
     }
 
+    /// A request to `path` on this server addressed to `host` (its `Host` header, with the
+    /// server's port), as a client that resolved that name to this server would send it.
+    pub fn request_at(&self, host: &str, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .header(reqwest::header::HOST, format!("{host}:{}", self.address.port()))
+    }
+
+    /// The origin of `host` on this server, with a trailing slash: a tenant's issuer there.
+    pub fn origin_of(&self, host: &str) -> String {
+        format!("http://{host}:{}/", self.address.port())
+    }
+
     /// The log's head position, straight from the store.
     pub async fn head(&self) -> u64 {
         self.state.db.store.head().await.unwrap()

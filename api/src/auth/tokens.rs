@@ -26,6 +26,10 @@ pub struct AccessClaims {
     #[serde(default)]
     pub permissions: Vec<String>,
     pub tenant_id: String,
+    /// The organization the token is bound to. A control-plane token bound to the
+    /// organization of a child tenant manages that tenant (DESIGN.md §5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -51,8 +55,21 @@ pub async fn sign(
     signed.unwrap_or_else(|join| Err(jsonwebtoken::errors::Error::from(ErrorKind::Provider(join.to_string()))))
 }
 
-/// Verifies signature (with the key the header names), issuer, audience and expiry.
-pub fn verify(keys: &TenantKeys, token: &str, issuer: &str, audience: &str) -> Result<AccessClaims, VerifyError> {
+/// The tenant a token says it was issued by, read without verifying anything: it only picks
+/// the keys and issuers [`verify`] then checks the token against.
+pub fn claimed_tenant(token: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Claimed {
+        tenant_id: String,
+    }
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).ok()?;
+    serde_json::from_slice::<Claimed>(&bytes).ok().map(|c| c.tenant_id)
+}
+
+/// Verifies signature (with the key the header names), issuer (one of `issuers`), audience and
+/// expiry.
+pub fn verify(keys: &TenantKeys, token: &str, issuers: &[String], audience: &str) -> Result<AccessClaims, VerifyError> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Invalid)?;
     if header.alg != Algorithm::RS256 {
         return Err(VerifyError::Invalid);
@@ -60,7 +77,7 @@ pub fn verify(keys: &TenantKeys, token: &str, issuer: &str, audience: &str) -> R
     let key = header.kid.as_deref().and_then(|kid| keys.verifying.get(kid)).ok_or(VerifyError::Invalid)?;
     let mut validation = Validation::new(Algorithm::RS256);
     validation.leeway = 5;
-    validation.set_issuer(&[issuer]);
+    validation.set_issuer(issuers);
     validation.set_audience(&[audience]);
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     match jsonwebtoken::decode::<AccessClaims>(token, key, &validation) {

@@ -11,13 +11,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use domain::TenantId;
 use projections::read_models::{clients, resource_servers};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::app::AppState;
 use crate::auth::AccessClaims;
 use crate::auth::tokens::sign;
+use crate::routing::{Site, UnknownHost};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/oauth/token", post(token))
@@ -84,11 +84,19 @@ fn no_store() -> [(axum::http::HeaderName, HeaderValue); 2] {
     [(CACHE_CONTROL, HeaderValue::from_static("no-store")), (PRAGMA, HeaderValue::from_static("no-cache"))]
 }
 
-async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, OAuthError> {
+/// Tokens of the tenant the host addresses, signed with its key, with its issuer.
+async fn token(
+    State(state): State<AppState>,
+    site: Result<Site, UnknownHost>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, OAuthError> {
+    let site =
+        site.map_err(|unknown| OAuthError::new(StatusCode::NOT_FOUND, "invalid_request", unknown.to_string()))?;
     let mut request = parse(&headers, &body)?;
     basic_credentials(&headers, &mut request)?;
     match request.grant_type.as_deref() {
-        Some("client_credentials") => client_credentials(&state, request).await,
+        Some("client_credentials") => client_credentials(&state, &site, request).await,
         Some(other) => Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
@@ -122,12 +130,12 @@ fn basic_credentials(headers: &HeaderMap, request: &mut TokenRequest) -> Result<
     Ok(())
 }
 
-async fn client_credentials(state: &AppState, request: TokenRequest) -> Result<Response, OAuthError> {
-    let tenant = TenantId::control_plane();
+async fn client_credentials(state: &AppState, site: &Site, request: TokenRequest) -> Result<Response, OAuthError> {
+    let tenant = &site.tenant;
     let client_id =
         request.client_id.ok_or_else(|| OAuthError::invalid_request("Missing required parameter: client_id"))?;
     let secret = request.client_secret.ok_or_else(OAuthError::invalid_client)?;
-    let client = clients::credentials(&state.db.pool, &tenant, &client_id)
+    let client = clients::credentials(&state.db.pool, tenant, &client_id)
         .await
         .map_err(OAuthError::server_error)?
         .filter(|client| state.master_key.verify_client_secret(&secret, &client.secret_hash))
@@ -145,7 +153,7 @@ async fn client_credentials(state: &AppState, request: TokenRequest) -> Result<R
     let audience = request.audience.filter(|a| !a.is_empty()).ok_or_else(|| {
         OAuthError::access_denied("No audience parameter was provided, and no default audience has been configured")
     })?;
-    let granted = clients::granted_scopes(&state.db.pool, &tenant, &client.client_id, &audience)
+    let granted = clients::granted_scopes(&state.db.pool, tenant, &client.client_id, &audience)
         .await
         .map_err(OAuthError::server_error)?
         .ok_or_else(|| {
@@ -160,13 +168,13 @@ async fn client_credentials(state: &AppState, request: TokenRequest) -> Result<R
         }
         None => granted,
     };
-    let lifetime = resource_servers::get(&state.db.pool, &tenant, &audience)
+    let lifetime = resource_servers::get(&state.db.pool, tenant, &audience)
         .await
         .map_err(OAuthError::server_error)?
         .map_or(domain::resource_server::DEFAULT_TOKEN_LIFETIME, |api| api.token_lifetime);
     let now = chrono::Utc::now().timestamp();
     let claims = AccessClaims {
-        iss: state.urls.issuer(),
+        iss: site.issuer.clone(),
         sub: format!("{}@clients", client.client_id),
         aud: audience,
         iat: now,
@@ -176,8 +184,9 @@ async fn client_credentials(state: &AppState, request: TokenRequest) -> Result<R
         gty: Some("client-credentials".into()),
         permissions: scopes.clone(),
         tenant_id: tenant.to_string(),
+        org_id: None,
     };
-    let keys = state.keys.for_tenant(&tenant).await.map_err(OAuthError::server_error)?;
+    let keys = state.keys.for_tenant(tenant).await.map_err(OAuthError::server_error)?;
     let access_token = sign(keys, claims).await.map_err(OAuthError::server_error)?;
     let body = TokenResponse { access_token, token_type: "Bearer", expires_in: lifetime, scope: scopes.join(" ") };
     Ok((StatusCode::OK, no_store(), Json(body)).into_response())

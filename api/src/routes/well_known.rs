@@ -1,13 +1,14 @@
-//! `/.well-known/jwks.json` and `/.well-known/openid-configuration` of the control plane.
+//! `/.well-known/jwks.json` and `/.well-known/openid-configuration` of the tenant the host
+//! addresses: each tenant publishes its own keys and endpoints at its own origin.
 
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use domain::TenantId;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::routing::Site;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -15,17 +16,17 @@ pub fn router() -> Router<AppState> {
         .route("/.well-known/openid-configuration", get(openid_configuration))
 }
 
-async fn jwks(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let keys = state.keys.for_tenant(&TenantId::control_plane()).await.map_err(ApiError::internal)?;
+async fn jwks(State(state): State<AppState>, site: Site) -> Result<Json<Value>, ApiError> {
+    let keys = state.keys.for_tenant(&site.tenant).await.map_err(ApiError::internal)?;
     Ok(Json(keys.jwks.clone()))
 }
 
-async fn openid_configuration(State(state): State<AppState>) -> Json<Value> {
-    let public = &state.urls.public;
+async fn openid_configuration(site: Site) -> Json<Value> {
+    let issuer = &site.issuer;
     Json(json!({
-        "issuer": state.urls.issuer(),
-        "jwks_uri": format!("{public}/.well-known/jwks.json"),
-        "token_endpoint": state.urls.token_url(),
+        "issuer": issuer,
+        "jwks_uri": format!("{issuer}.well-known/jwks.json"),
+        "token_endpoint": format!("{issuer}oauth/token"),
         "grant_types_supported": ["client_credentials"],
         "response_types_supported": ["token"],
         "subject_types_supported": ["public"],

@@ -123,7 +123,10 @@ impl FanoutProjection {
                     sqlx::query(sql).bind(id.as_str()).execute(&mut *tx).await?;
                 }
             }
-            TenantEvent::Created(_) | TenantEvent::Updated(_) | TenantEvent::SettingsUpdated { .. } => {}
+            TenantEvent::Created(_)
+            | TenantEvent::Updated(_)
+            | TenantEvent::SettingsUpdated { .. }
+            | TenantEvent::DomainsSet { .. } => {}
         }
         Ok(())
     }

@@ -7,6 +7,7 @@ pub mod organizations;
 pub mod resource_servers;
 pub mod role_permissions;
 pub mod roles;
+pub mod tenant_directory;
 pub mod tenants;
 pub mod users;
 

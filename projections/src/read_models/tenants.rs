@@ -54,6 +54,8 @@ impl Projection for TenantsProjection {
                     sqlx::query(sql).bind(id.as_str()).execute(&mut *tx).await?;
                 }
             }
+            // Custom domains route requests: the tenant directory (in memory) holds them.
+            TenantEvent::DomainsSet { .. } => {}
         }
         Ok(())
     }

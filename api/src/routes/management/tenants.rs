@@ -54,6 +54,11 @@ pub(crate) struct UpdateTenant {
 pub(crate) struct UpdateSettings {
     /// The tenant's own name for people; cannot be removed.
     friendly_name: Option<String>,
+    /// The tenant's custom domains (host names, no scheme or port): requests to them address
+    /// this tenant. Replaces the list; `[]` or `null` removes them all. Never inherited.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Vec<String>>)]
+    domains: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     support_email: Option<Option<String>>,
@@ -81,10 +86,11 @@ pub(crate) struct UpdateSettings {
     flags: Option<BTreeMap<String, Option<bool>>>,
 }
 
-/// The settings in effect for the tenant, and its friendly name.
+/// The settings in effect for the tenant, and its own friendly name and custom domains.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct SettingsView {
     friendly_name: String,
+    domains: Vec<String>,
     #[serde(flatten)]
     settings: EffectiveSettings,
 }
@@ -226,7 +232,8 @@ pub(crate) async fn delete(
 async fn settings_view(state: &AppState, tenant: &TenantId) -> Result<SettingsView, ApiError> {
     let pool = &state.db.pool;
     let friendly_name = tenants::get(pool, tenant.as_str()).await?.ok_or_else(not_found)?.friendly_name;
-    Ok(SettingsView { friendly_name, settings: tenants::effective_settings(pool, tenant).await? })
+    let domains = state.directory.domains(tenant);
+    Ok(SettingsView { friendly_name, domains, settings: tenants::effective_settings(pool, tenant).await? })
 }
 
 #[utoipa::path(
@@ -271,7 +278,7 @@ pub(crate) async fn update_settings(
     };
     let committed = state
         .commands
-        .update_tenant_settings(&context, body.friendly_name, patch)
+        .update_tenant_settings(&context, body.friendly_name, body.domains.map(Option::unwrap_or_default), patch)
         .await
         .map_err(|e| ApiError::from_command(e, not_found))?;
     state.visible(committed.position).await?;
