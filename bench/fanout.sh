@@ -57,6 +57,13 @@ role_latency() {
   done | sort -n | awk -v label="$label" '{a[NR]=$1} END {printf "  %-44s p50 %.1f ms  p95 %.1f ms  (%d creates)\n", label, a[int(NR*0.5)+1], a[int(NR*0.95)], NR}'
 }
 
+# seconds until `position` is visible everywhere, measured from `start` (epoch seconds)
+visible_after() {
+  local position=$1 start=$2
+  curl -sf -o /dev/null "$base/api/v2/roles?per_page=1&min_position=$position" -H "authorization: Bearer $token"
+  echo "$(date +%s.%N) - $start" | bc
+}
+
 # waits until everything committed so far is visible in every child
 drain() {
   local head
@@ -70,17 +77,25 @@ echo "(a) role creation on the control plane"
 api=$(timed POST /resource-servers '{"name":"Invoices","identifier":"https://invoices.example/","scopes":[{"value":"read:invoices"},{"value":"write:invoices"}]}')
 role_latency 50 "with 0 child tenants"
 
-start=$(date +%s)
-seq 1 "$tenants" | xargs -P "$parallel" -I{} curl -sf -o /dev/null "$base/api/v2/tenants" \
-  -H "authorization: Bearer $token" -H 'content-type: application/json' -d '{"id":"t{}"}'
-elapsed=$(( $(date +%s) - start ))
-echo "  created $tenants child tenants in ${elapsed}s ($parallel at a time)"
-# Let the fan-out catch up before measuring.
-read -r _ position _ < <(timed POST /roles '{"name":"catch-up"}')
-echo "  fan-out caught up $(visible_after "$position" "$(date +%s.%N)") s after the last tenant"
+# creates child tenants t<from>..t<to>, `parallel` at a time, and waits for the fan-out
+create_tenants() {
+  local from=$1 to=$2 start elapsed
+  start=$(date +%s)
+  seq "$from" "$to" | xargs -P "$parallel" -I{} curl -sf -o /dev/null "$base/api/v2/tenants" \
+    -H "authorization: Bearer $token" -H 'content-type: application/json' -d '{"id":"t{}"}'
+  elapsed=$(( $(date +%s) - start ))
+  echo "  created child tenants t$from..t$to in ${elapsed}s ($parallel at a time)"
+  drain
+}
+
+# The latency at a tenth of the tenants and at all of them: flat if it does not grow with them.
+tenth=$(( tenants / 10 ))
+create_tenants 1 "$tenth"
+role_latency 50 "with $tenth child tenants, fan-out idle" drained
+role_latency 50 "with $tenth child tenants, back to back"
 drain
+create_tenants $(( tenth + 1 )) "$tenants"
 role_latency 50 "with $tenants child tenants, fan-out idle" drained
-drain
 role_latency 50 "with $tenants child tenants, back to back"
 drain
 
@@ -98,7 +113,7 @@ visible=$(visible_after "$position" "$t0")
 printf "  permission added in %.1f ms; visible in all children %.3f s after (%.0f rows/s)\n" \
   "$(echo "$seconds * 1000" | bc)" "$visible" "$(echo "$tenants / $visible" | bc -l)"
 
-echo "(c) one more tenant, with $(( 50 * 3 + 2 )) roles and 1 API to receive"
+echo "(c) one more tenant, with $(( 50 * 5 + 1 )) roles and 1 API to receive"
 t0=$(date +%s.%N)
 read -r seconds position _ < <(timed POST /tenants '{"id":"one-more"}')
 visible=$(visible_after "$position" "$t0")
