@@ -1,8 +1,10 @@
 //! Bootstrap of a fresh database: the control plane, the Management API, a management client
 //! with every Management API permission and a first administrator. Run by the first `serve`
-//! and by `tenancy bootstrap`; a second run changes nothing and says so.
+//! and by `tenancy bootstrap`; a second run changes nothing and says so — except that a
+//! database bootstrapped by an earlier release gets the Management API permissions this one
+//! added (its scopes, not anyone's grant).
 
-use commands::{Bootstrap, BootstrapAdmin, BootstrapOutcome, CommandError, Commands};
+use commands::{Bootstrap, BootstrapAdmin, BootstrapOutcome, CommandError, Commands, Context};
 use domain::TenantId;
 use domain::resource_server::Scope;
 use domain::settings::PasswordPolicy;
@@ -50,8 +52,28 @@ pub async fn bootstrap(
         "token_url": urls.token_url(),
         "issuer": urls.issuer(),
     });
+    let metadata = Metadata {
+        actor: Some(Actor { sub: "tenancy|bootstrap".into(), tenant_id: None, client_id: None }),
+        ..Metadata::default()
+    };
+    let scopes: Vec<Scope> = MANAGEMENT_SCOPES
+        .iter()
+        .map(|(value, description)| Scope { value: (*value).into(), description: (*description).into() })
+        .collect();
     if commands.is_bootstrapped().await? {
-        return Ok(already(json));
+        let ctx = Context { metadata, ..Context::new(TenantId::control_plane()) };
+        return match commands.upgrade_system_api(&ctx, &urls.management_audience(), scopes).await? {
+            Some((added, position)) => {
+                tracing::info!(?added, "the Management API gained the permissions of this release");
+                json["bootstrapped"] = json!(false);
+                json["added_permissions"] = json!(added);
+                json["message"] = json!(
+                    "This database is already bootstrapped; the Management API gained this release's new permissions (grants are unchanged)."
+                );
+                Ok(Report { created: false, position: Some(position), json })
+            }
+            None => Ok(already(json)),
+        };
     }
     let client_id = args.client_id.clone().unwrap_or_else(commands::new_client_id);
     let (client_secret, secret_generated) = given_or_generated(args.client_secret.as_ref().map(|s| s.expose()), 64);
@@ -71,17 +93,11 @@ pub async fn bootstrap(
     };
     let input = Bootstrap {
         audience: urls.management_audience(),
-        scopes: MANAGEMENT_SCOPES
-            .iter()
-            .map(|(value, description)| Scope { value: (*value).into(), description: (*description).into() })
-            .collect(),
+        scopes,
         client_id: client_id.clone(),
         client_secret_hash: master_key.hash_client_secret(&client_secret),
         admin,
-        metadata: Metadata {
-            actor: Some(Actor { sub: "tenancy|bootstrap".into(), tenant_id: None, client_id: None }),
-            ..Metadata::default()
-        },
+        metadata,
     };
     match commands.bootstrap(input).await? {
         BootstrapOutcome::Created { position } => {

@@ -16,10 +16,10 @@ use domain::{Aggregate, TenantId};
 use eventstore::{AppendRequest, ExpectedVersion, Metadata, StoreError, StreamWrite, UniqueChange};
 
 use crate::clients::grant_claim;
-use crate::executor::{load, to_new_event};
+use crate::executor::{Extra, Source, execute, load, to_new_event};
 use crate::resource_servers::identifier_changes;
-use crate::streams::USER_EMAIL;
-use crate::{CommandError, Commands, NewResourceServer, ids, streams};
+use crate::streams::{RESOURCE_SERVER_IDENTIFIER, USER_EMAIL};
+use crate::{CommandError, Commands, Context, NewResourceServer, ids, streams};
 
 /// What bootstrap creates. Secrets arrive hashed and personal data sealed: hashing and
 /// encryption are the caller's (keyed) business.
@@ -55,6 +55,42 @@ impl Commands {
     pub async fn is_bootstrapped(&self) -> Result<bool, CommandError> {
         let cp = TenantId::control_plane();
         Ok(load::<Tenant>(&self.store, &cp, &streams::tenant(&cp)).await?.version > 0)
+    }
+
+    /// Adds to the control plane's system API `identifier` (the Management API) the scopes it
+    /// lacks: a database bootstrapped by an earlier release gains the permissions this one
+    /// added. Answers the scopes added and the position that committed them; nothing when the
+    /// API had them all. Grants are left as they are: widening who holds what is the
+    /// operator's call (`PATCH /client-grants/{id}`).
+    pub async fn upgrade_system_api(
+        &self,
+        ctx: &Context,
+        identifier: &str,
+        scopes: Vec<Scope>,
+    ) -> Result<Option<(Vec<String>, u64)>, CommandError> {
+        let cp = TenantId::control_plane();
+        let Some(stream) = self.store.unique_owner(&cp, RESOURCE_SERVER_IDENTIFIER, identifier).await? else {
+            return Ok(None);
+        };
+        let current = load::<ResourceServer>(&self.store, &cp, &stream).await?;
+        let Some(api) = current.state.live() else { return Ok(None) };
+        let added: Vec<String> =
+            scopes.iter().filter(|scope| !api.has_scope(&scope.value)).map(|scope| scope.value.clone()).collect();
+        if added.is_empty() {
+            return Ok(None);
+        }
+        let committed = execute(
+            &self.store,
+            ctx,
+            &cp,
+            (&stream, Source::Log),
+            |state: &ResourceServer| {
+                state.decide(ResourceServerCommand::AddSystemScopes(scopes)).map_err(CommandError::rejected)
+            },
+            |_, _| Extra::default(),
+        )
+        .await?;
+        Ok(Some((added, committed.position)))
     }
 
     pub async fn bootstrap(&self, input: Bootstrap) -> Result<BootstrapOutcome, CommandError> {

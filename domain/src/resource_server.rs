@@ -83,6 +83,10 @@ pub struct ResourceServerChanges {
 pub enum ResourceServerCommand {
     Create(ResourceServerFields),
     Update(ResourceServerChanges),
+    /// The deployment's own upgrade of a system API (the Management API when a release adds
+    /// permissions): adds the scopes it lacks, keeps every other field and scope. The only
+    /// change a system API accepts.
+    AddSystemScopes(Vec<Scope>),
     Delete,
 }
 
@@ -116,6 +120,8 @@ pub enum ResourceServerError {
         "This resource server is a system resource and cannot be modified. Make changes in the control plane instead."
     )]
     SystemEntity,
+    #[error("Only a system resource server is upgraded by the deployment")]
+    NotSystem,
 }
 
 impl Rejection for ResourceServerError {
@@ -126,7 +132,7 @@ impl Rejection for ResourceServerError {
             }
             Self::AlreadyExists => RejectionKind::AlreadyExists,
             Self::NotFound => RejectionKind::NotFound,
-            Self::SystemEntity => RejectionKind::Forbidden,
+            Self::SystemEntity | Self::NotSystem => RejectionKind::Forbidden,
         }
     }
 
@@ -136,7 +142,7 @@ impl Rejection for ResourceServerError {
             Self::InvalidIdentifier => Some("identifier"),
             Self::InvalidScope(_) => Some("scopes"),
             Self::InvalidTokenLifetime => Some("token_lifetime"),
-            Self::AlreadyExists | Self::NotFound | Self::SystemEntity => None,
+            Self::AlreadyExists | Self::NotFound | Self::SystemEntity | Self::NotSystem => None,
         }
     }
 }
@@ -156,7 +162,15 @@ impl Aggregate for ResourceServer {
                 Err(ResourceServerError::AlreadyExists)
             }
             (Self::Absent | Self::Deleted, _) => Err(ResourceServerError::NotFound),
+            (Self::Live(current), ResourceServerCommand::AddSystemScopes(scopes)) if current.is_system => {
+                let mut next = current.clone();
+                next.scopes.extend(scopes.into_iter().filter(|scope| !current.has_scope(&scope.value)));
+                check(&next)?;
+                Ok(if next == *current { Vec::new() } else { vec![ResourceServerEvent::Updated(next)] })
+            }
             (Self::Live(current), _) if current.is_system => Err(ResourceServerError::SystemEntity),
+            // Ordinary APIs change their scopes through `Update`, where removals revoke.
+            (Self::Live(_), ResourceServerCommand::AddSystemScopes(_)) => Err(ResourceServerError::NotSystem),
             (Self::Live(current), ResourceServerCommand::Update(changes)) => {
                 let next = ResourceServerFields {
                     name: changes.name.unwrap_or_else(|| current.name.clone()),
@@ -307,6 +321,38 @@ mod tests {
         api([ResourceServerEvent::Created(system)])
             .when(ResourceServerCommand::Delete)
             .then_err(ResourceServerError::SystemEntity);
+    }
+
+    fn scope(value: &str) -> Scope {
+        Scope { value: value.into(), description: format!("Can {value}") }
+    }
+
+    #[test]
+    fn a_system_api_gains_the_scopes_it_lacks_and_keeps_the_rest() {
+        let system = ResourceServerFields { is_system: true, scopes: vec![scope("read:roles")], ..fields() };
+        let upgraded =
+            ResourceServerFields { scopes: vec![scope("read:roles"), scope("admin:tenants")], ..system.clone() };
+        api([ResourceServerEvent::Created(system)])
+            .when(ResourceServerCommand::AddSystemScopes(vec![
+                Scope { value: "read:roles".into(), description: "other words".into() },
+                scope("admin:tenants"),
+            ]))
+            .then([ResourceServerEvent::Updated(upgraded)]);
+    }
+
+    #[test]
+    fn a_system_api_with_every_scope_is_not_upgraded_again() {
+        let system = ResourceServerFields { is_system: true, scopes: vec![scope("read:roles")], ..fields() };
+        api([ResourceServerEvent::Created(system)])
+            .when(ResourceServerCommand::AddSystemScopes(vec![scope("read:roles")]))
+            .then([]);
+    }
+
+    #[test]
+    fn an_ordinary_api_is_not_upgraded_as_a_system_one() {
+        api([ResourceServerEvent::Created(fields())])
+            .when(ResourceServerCommand::AddSystemScopes(vec![scope("x")]))
+            .then_err(ResourceServerError::NotSystem);
     }
 
     #[test]

@@ -1,13 +1,19 @@
 //! What bootstrap leaves in the log: the control plane, the Management API, the management
-//! client and grant, and an administrator whose email is only ciphertext.
+//! client and grant, and an administrator whose email is only ciphertext; and what a later
+//! start does to a database an earlier release bootstrapped.
 
 use domain::TenantId;
 use domain::personal::Sealed;
-use eventstore::LogQuery;
+use domain::resource_server::ResourceServerEvent;
 use eventstore::testing::TestDatabase;
-use tenancy_tests::TestApp;
+use eventstore::{AppendRequest, ExpectedVersion, LogQuery, NewEvent};
+use reqwest::Method;
+use tenancy_tests::{TestApp, json_of};
 
-eventstore::backend_tests!(bootstrap_records_an_administrator_with_a_sealed_email_and_an_argon2id_hash);
+eventstore::backend_tests!(
+    bootstrap_records_an_administrator_with_a_sealed_email_and_an_argon2id_hash,
+    a_database_bootstrapped_by_an_earlier_release_gains_the_new_management_permissions,
+);
 
 async fn bootstrap_records_an_administrator_with_a_sealed_email_and_an_argon2id_hash(db: TestDatabase) {
     let app = TestApp::start(db).await;
@@ -29,4 +35,40 @@ async fn bootstrap_records_an_administrator_with_a_sealed_email_and_an_argon2id_
     let user_id = user["user_id"].as_str().unwrap();
     let opened = app.state.vault.open(&TenantId::control_plane(), user_id, &sealed).await.unwrap();
     assert_eq!(opened.as_deref(), Some("admin@tenancy.local"));
+}
+
+async fn a_database_bootstrapped_by_an_earlier_release_gains_the_new_management_permissions(db: TestDatabase) {
+    let app = TestApp::start(db).await;
+    // An earlier release's Management API: without admin:tenants.
+    let store = &app.state.db.store;
+    let events = store.read(&LogQuery::after(0)).await.unwrap();
+    let created = events.iter().find(|e| e.event_type == "resource_server.created").unwrap();
+    let ResourceServerEvent::Created(mut api) = domain::event::decode(&created.event_type, &created.payload).unwrap()
+    else {
+        panic!("not a creation")
+    };
+    api.scopes.retain(|scope| scope.value != "admin:tenants");
+    let (event_type, payload) = domain::event::encode(&ResourceServerEvent::Updated(api.clone())).unwrap();
+    let older = AppendRequest::to_stream(
+        TenantId::control_plane(),
+        created.stream_id.clone(),
+        ExpectedVersion::Exact(1),
+        vec![NewEvent::new(event_type, 1, payload)],
+    );
+    store.append(older).await.unwrap();
+
+    // What every start runs: the API gains the scope back, once.
+    let config = &app.state.config.instance.bootstrap;
+    let (master_key, vault, urls) = (&app.state.master_key, &app.state.vault, &app.state.urls);
+    let report = api::bootstrap::bootstrap(&app.state.commands, master_key, vault, urls, config).await.unwrap();
+    assert_eq!(report.json["added_permissions"], serde_json::json!(["admin:tenants"]), "{}", report.json);
+    let position = report.position.unwrap();
+    let path = format!("/resource-servers/{}?min_position={position}", api.id);
+    let scopes = json_of(app.api(Method::GET, &path, None).await, 200).await["scopes"].clone();
+    assert!(scopes.as_array().unwrap().iter().any(|s| s["value"] == "admin:tenants"), "{scopes}");
+
+    let head = app.head().await;
+    let again = api::bootstrap::bootstrap(&app.state.commands, master_key, vault, urls, config).await.unwrap();
+    assert_eq!((again.position, again.json["bootstrapped"].as_bool()), (None, Some(false)));
+    assert_eq!(app.head().await, head, "a second start changes nothing");
 }
