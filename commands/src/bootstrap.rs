@@ -72,24 +72,24 @@ impl Commands {
         let Some(stream) = self.store.unique_owner(&cp, RESOURCE_SERVER_IDENTIFIER, identifier).await? else {
             return Ok(None);
         };
-        let current = load::<ResourceServer>(&self.store, &cp, &stream).await?;
-        let Some(api) = current.state.live() else { return Ok(None) };
-        let added: Vec<String> =
-            scopes.iter().filter(|scope| !api.has_scope(&scope.value)).map(|scope| scope.value.clone()).collect();
-        if added.is_empty() {
-            return Ok(None);
-        }
+        let mut added = Vec::new();
         let committed = execute(
             &self.store,
             ctx,
             &cp,
             (&stream, Source::Log),
             |state: &ResourceServer| {
+                if let Some(api) = state.live() {
+                    added = scopes.iter().filter(|s| !api.has_scope(&s.value)).map(|s| s.value.clone()).collect();
+                }
                 state.decide(ResourceServerCommand::AddSystemScopes(scopes)).map_err(CommandError::rejected)
             },
             |_, _| Extra::default(),
         )
         .await?;
+        if added.is_empty() {
+            return Ok(None);
+        }
         Ok(Some((added, committed.position)))
     }
 
