@@ -20,7 +20,8 @@ use domain::tenant::TenantEvent;
 use eventstore::RecordedEvent;
 use eventstore::sqlx::{self, AnyConnection};
 
-use super::{decode, json_text, timestamp};
+use super::roles::CreatedRole;
+use super::{ROWS_PER_STATEMENT, decode, json_text, placeholder_list, placeholder_rows, timestamp};
 use crate::{Projection, ProjectionError};
 
 #[derive(Debug)]
@@ -66,7 +67,7 @@ impl Projection for FanoutProjection {
         if event.event_type.starts_with("tenant.") {
             return self.apply_tenant(tx, event).await;
         }
-        if !event.tenant_id.is_control_plane() {
+        if ignored(event) {
             return Ok(());
         }
         if event.event_type.starts_with("role.") {
@@ -77,6 +78,30 @@ impl Projection for FanoutProjection {
             apply_resource_server(tx, event).await?;
         }
         Ok(())
+    }
+
+    /// Runs of control-plane `role.created` (the control plane's most frequent change) are
+    /// copied with two statements per run, not per role; everything else one event at a time.
+    async fn apply_batch(
+        &self,
+        tx: &mut AnyConnection,
+        events: &[RecordedEvent],
+    ) -> Result<(), (usize, ProjectionError)> {
+        let mut run: Vec<(usize, CreatedRole)> = Vec::new();
+        for (index, event) in events.iter().enumerate() {
+            if ignored(event) {
+                continue;
+            }
+            if self.sync.roles
+                && let Some(role) = CreatedRole::of(event).map_err(|error| (index, error))?
+            {
+                run.push((index, role));
+                continue;
+            }
+            copy_created_roles(tx, &mut run).await?;
+            self.apply(tx, event).await.map_err(|error| (index, error))?;
+        }
+        copy_created_roles(tx, &mut run).await
     }
 
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), ProjectionError> {
@@ -109,7 +134,7 @@ impl FanoutProjection {
                     copy_resource_servers(tx, (tenant, ANY)).await?;
                 }
                 if self.sync.roles {
-                    copy_roles(tx, (tenant, ANY)).await?;
+                    copy_roles(tx, (tenant, &[])).await?;
                     copy_permissions(tx, (tenant, ANY)).await?;
                 }
             }
@@ -132,6 +157,36 @@ impl FanoutProjection {
     }
 }
 
+/// A child tenant's own roles and APIs are not the fan-out's concern.
+fn ignored(event: &RecordedEvent) -> bool {
+    !event.event_type.starts_with("tenant.") && !event.tenant_id.is_control_plane()
+}
+
+/// Records a run of created control-plane roles and copies them into every child tenant, then
+/// empties the run; a failure names the run's first event.
+async fn copy_created_roles(
+    tx: &mut AnyConnection,
+    run: &mut Vec<(usize, CreatedRole)>,
+) -> Result<(), (usize, ProjectionError)> {
+    for chunk in run.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO fanout_roles (id, name, description, created_at, updated_at) VALUES {} \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description, \
+             updated_at = excluded.updated_at",
+            placeholder_rows(chunk.len(), 5)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (_, role) in chunk {
+            query = query.bind(&role.id).bind(&role.name).bind(&role.description).bind(&role.at).bind(&role.at);
+        }
+        query.execute(&mut *tx).await.map_err(|error| (chunk[0].0, error.into()))?;
+        let ids: Vec<&str> = chunk.iter().map(|(_, role)| role.id.as_str()).collect();
+        copy_roles(tx, (ANY, &ids)).await.map_err(|error| (chunk[0].0, error))?;
+    }
+    run.clear();
+    Ok(())
+}
+
 async fn apply_role(tx: &mut AnyConnection, event: &RecordedEvent) -> Result<(), ProjectionError> {
     let at = timestamp(event);
     match decode::<RoleEvent>(event)? {
@@ -146,7 +201,7 @@ async fn apply_role(tx: &mut AnyConnection, event: &RecordedEvent) -> Result<(),
             .bind(at)
             .execute(&mut *tx)
             .await?;
-            copy_roles(tx, (ANY, &id)).await?;
+            copy_roles(tx, (ANY, &[&id])).await?;
         }
         RoleEvent::PermissionsAdded { id, permissions } => {
             for permission in permissions {
@@ -243,21 +298,24 @@ async fn apply_resource_server(tx: &mut AnyConnection, event: &RecordedEvent) ->
     Ok(())
 }
 
-/// Copies control-plane roles into child tenants: `(tenant, role)` narrow it to one child or
-/// one role ([`ANY`] for all). A copy that exists is brought up to date.
-async fn copy_roles(tx: &mut AnyConnection, (tenant, role): (&str, &str)) -> Result<(), ProjectionError> {
-    sqlx::query(
+/// Copies control-plane roles into child tenants: `tenant` narrows it to one child ([`ANY`] for
+/// all), `roles` to those roles (none for all). A copy that exists is brought up to date.
+async fn copy_roles(tx: &mut AnyConnection, (tenant, roles): (&str, &[&str])) -> Result<(), ProjectionError> {
+    let among =
+        if roles.is_empty() { String::new() } else { format!(" AND r.id IN ({})", placeholder_list(2, roles.len())) };
+    let sql = format!(
         "INSERT INTO roles (tenant_id, id, name, description, is_system, synced, created_at, updated_at) \
          SELECT t.tenant_id, r.id, r.name, r.description, 1, 1, r.created_at, r.updated_at \
          FROM fanout_tenants t CROSS JOIN fanout_roles r \
-         WHERE ($1 = '' OR t.tenant_id = $1) AND ($2 = '' OR r.id = $2) \
+         WHERE ($1 = '' OR t.tenant_id = $1){among} \
          ON CONFLICT (tenant_id, id) DO UPDATE SET name = excluded.name, description = excluded.description, \
-           updated_at = excluded.updated_at",
-    )
-    .bind(tenant)
-    .bind(role)
-    .execute(&mut *tx)
-    .await?;
+           updated_at = excluded.updated_at"
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant);
+    for role in roles {
+        query = query.bind(*role);
+    }
+    query.execute(&mut *tx).await?;
     Ok(())
 }
 

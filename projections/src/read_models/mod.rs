@@ -95,6 +95,25 @@ impl Checkpoint {
     }
 }
 
+/// Rows per multi-row statement: at 7 parameters a row, far below both backends' limits
+/// (PostgreSQL 65,535, SQLite 32,766).
+pub(crate) const ROWS_PER_STATEMENT: usize = 500;
+
+/// The placeholders of `rows` rows of `columns` parameters each, numbered in order:
+/// `($1, $2), ($3, $4)` for 2 × 2: the `VALUES` of a multi-row INSERT.
+pub(crate) fn placeholder_rows(rows: usize, columns: usize) -> String {
+    let row = |r: usize| {
+        let params: Vec<String> = (1..=columns).map(|c| format!("${}", r * columns + c)).collect();
+        format!("({})", params.join(", "))
+    };
+    (0..rows).map(row).collect::<Vec<_>>().join(", ")
+}
+
+/// `count` placeholders numbered from `first`: `$2, $3, $4` for an `IN` list after one parameter.
+pub(crate) fn placeholder_list(first: usize, count: usize) -> String {
+    (first..first + count).map(|p| format!("${p}")).collect::<Vec<_>>().join(", ")
+}
+
 /// For [`drop_tenant`] and resets of tables the fan-out writes into too.
 pub(crate) const OWN_ROWS: &str = " AND synced = 0";
 /// For [`drop_tenant`]: every row of the tenant.
@@ -135,4 +154,20 @@ pub(crate) fn json_text<T: serde::Serialize>(event: &RecordedEvent, value: &T) -
 pub(crate) fn contains_pattern(text: &str) -> String {
     let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholder_rows_number_parameters_row_by_row() {
+        assert_eq!(placeholder_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(placeholder_rows(2, 1), "($1), ($2)");
+    }
+
+    #[test]
+    fn placeholder_lists_start_where_they_are_told() {
+        assert_eq!(placeholder_list(2, 3), "$2, $3, $4");
+    }
 }

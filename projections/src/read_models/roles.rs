@@ -7,7 +7,10 @@ use eventstore::RecordedEvent;
 use eventstore::sqlx::{self, AnyConnection, AnyPool, FromRow};
 use serde::Serialize;
 
-use super::{Listed, OWN_ROWS, Page, TENANT_DELETED, contains_pattern, decode, drop_tenant, timestamp};
+use super::{
+    Listed, OWN_ROWS, Page, ROWS_PER_STATEMENT, TENANT_DELETED, contains_pattern, decode, drop_tenant,
+    placeholder_rows, timestamp,
+};
 use crate::{Projection, ProjectionError};
 
 #[derive(Debug)]
@@ -111,24 +114,11 @@ impl Projection for RolesProjection {
         tx: &mut AnyConnection,
         events: &[RecordedEvent],
     ) -> Result<(), (usize, ProjectionError)> {
-        let mut run: Vec<(usize, CreatedRow)> = Vec::new();
+        let mut run: Vec<(usize, CreatedRole)> = Vec::new();
         for (index, event) in events.iter().enumerate() {
-            if event.event_type == "role.created" {
-                match decode::<RoleEvent>(event) {
-                    Ok(RoleEvent::Created { id, name, description }) => {
-                        let row = CreatedRow {
-                            tenant: event.tenant_id.to_string(),
-                            id,
-                            name,
-                            description,
-                            at: timestamp(event),
-                        };
-                        run.push((index, row));
-                        continue;
-                    }
-                    Ok(_) => {}
-                    Err(error) => return Err((index, error)),
-                }
+            if let Some(role) = CreatedRole::of(event).map_err(|error| (index, error))? {
+                run.push((index, role));
+                continue;
             }
             insert_created(tx, &mut run).await?;
             self.apply(tx, event).await.map_err(|error| (index, error))?;
@@ -144,40 +134,53 @@ impl Projection for RolesProjection {
     }
 }
 
+/// A `role.created` event as a row, for the projections that insert runs of them at once.
 #[derive(Debug)]
-struct CreatedRow {
-    tenant: String,
-    id: String,
-    name: String,
-    description: Option<String>,
-    at: String,
+pub(crate) struct CreatedRole {
+    pub tenant: String,
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub at: String,
 }
 
-/// Rows per INSERT: 6 parameters each stays far below both backends' parameter limits.
-const ROWS_PER_INSERT: usize = 500;
+impl CreatedRole {
+    /// The role `event` creates, if it is a `role.created`.
+    pub(crate) fn of(event: &RecordedEvent) -> Result<Option<Self>, ProjectionError> {
+        if event.event_type != "role.created" {
+            return Ok(None);
+        }
+        Ok(match decode::<RoleEvent>(event)? {
+            RoleEvent::Created { id, name, description } => {
+                Some(Self { tenant: event.tenant_id.to_string(), id, name, description, at: timestamp(event) })
+            }
+            _ => None,
+        })
+    }
+}
 
 /// Inserts and empties a run of created roles; a failure names the run's first event.
 async fn insert_created(
     tx: &mut AnyConnection,
-    run: &mut Vec<(usize, CreatedRow)>,
+    run: &mut Vec<(usize, CreatedRole)>,
 ) -> Result<(), (usize, ProjectionError)> {
-    for chunk in run.chunks(ROWS_PER_INSERT) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let p = i * 6;
-                format!("(${}, ${}, ${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5, p + 6, p + 6)
-            })
-            .collect();
+    for chunk in run.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO roles (tenant_id, id, name, description, is_system, created_at, updated_at) VALUES {} \
              ON CONFLICT (tenant_id, id) DO UPDATE SET name = excluded.name, description = excluded.description, \
              updated_at = excluded.updated_at",
-            values.join(", ")
+            placeholder_rows(chunk.len(), 7)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (_, row) in chunk {
-            query =
-                query.bind(&row.tenant).bind(&row.id).bind(&row.name).bind(&row.description).bind(0_i64).bind(&row.at);
+            query = query
+                .bind(&row.tenant)
+                .bind(&row.id)
+                .bind(&row.name)
+                .bind(&row.description)
+                .bind(0_i64)
+                .bind(&row.at)
+                .bind(&row.at);
         }
         query.execute(&mut *tx).await.map_err(|error| (chunk[0].0, error.into()))?;
     }
