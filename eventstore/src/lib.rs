@@ -25,6 +25,7 @@ mod plan;
 mod postgres;
 mod prepare;
 mod query;
+mod recent;
 mod row;
 mod sqlite;
 mod store;

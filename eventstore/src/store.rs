@@ -13,8 +13,9 @@ use crate::backend::{Backend, BackendKind};
 use crate::head::HeadSignal;
 use crate::plan::IdempotencyRecord;
 use crate::prepare::{StoreLimits, prepare};
+use crate::recent::RecentEvents;
 use crate::verify::ChainVerifier;
-use crate::writer::{self, Pending, WriterStats};
+use crate::writer::{self, Pending, Published, WriterStats};
 use crate::{AppendRequest, Appended, LogQuery, RecordedEvent, StoreError, Subscription, Upcasters, Verification};
 
 /// Everything about a store that is not where it lives.
@@ -46,6 +47,7 @@ struct Inner {
     backend: Arc<dyn Backend>,
     queue: mpsc::Sender<Pending>,
     head: HeadSignal,
+    recent: Arc<RecentEvents>,
     options: StoreOptions,
     stats: Arc<WriterStats>,
     follower: JoinHandle<()>,
@@ -64,13 +66,20 @@ impl EventStore {
     pub(crate) async fn start(backend: Arc<dyn Backend>, options: StoreOptions) -> Result<Self, StoreError> {
         let head = HeadSignal::new(backend.head().await?);
         let stats = Arc::new(WriterStats::default());
+        let recent = Arc::new(RecentEvents::default());
         let (queue, pending) = mpsc::channel(writer::MAX_BATCH * 8);
-        tokio::spawn(writer::run(backend.clone(), pending, head.clone(), stats.clone()));
+        let published = Published {
+            head: head.clone(),
+            recent: recent.clone(),
+            upcasters: options.upcasters.clone(),
+            stats: stats.clone(),
+        };
+        tokio::spawn(writer::run(backend.clone(), pending, published));
         let follower = tokio::spawn({
             let (backend, head) = (backend.clone(), head.clone());
             async move { backend.follow_head(head).await }
         });
-        Ok(Self { inner: Arc::new(Inner { backend, queue, head, options, stats, follower }) })
+        Ok(Self { inner: Arc::new(Inner { backend, queue, head, recent, options, stats, follower }) })
     }
 
     pub fn kind(&self) -> BackendKind {
@@ -90,6 +99,13 @@ impl EventStore {
     pub async fn read(&self, query: &LogQuery) -> Result<Vec<RecordedEvent>, StoreError> {
         let rows = self.inner.backend.read(query).await?;
         rows.into_iter().map(|row| row.into_recorded(&self.inner.options.upcasters)).collect()
+    }
+
+    /// The events with `after < position <= up_to` if this process committed them all recently:
+    /// what [`Self::read`] would answer for that range, without a round trip. `None` means:
+    /// read the log.
+    pub fn read_recent(&self, after: u64, up_to: u64) -> Option<Vec<RecordedEvent>> {
+        self.inner.recent.read(after, up_to)
     }
 
     /// Events of one stream with a version above `after_version` (0 reads it all), in order.

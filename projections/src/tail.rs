@@ -50,7 +50,11 @@ impl LogTail {
             return Ok(Batch { events: self.store.read(&query).await?, through: up_to });
         }
         while tail.end < up_to {
-            let fetched = self.store.read(&LogQuery::after(tail.end).up_to(up_to).limit(FETCH)).await?;
+            // What this process just committed is in memory; what others did, in the log.
+            let fetched = match self.store.read_recent(tail.end, up_to) {
+                Some(recent) => recent,
+                None => self.store.read(&LogQuery::after(tail.end).up_to(up_to).limit(FETCH)).await?,
+            };
             let Some(last) = fetched.last().map(|e| e.position) else { break };
             tail.end = last;
             tail.events.extend(fetched);
