@@ -91,6 +91,10 @@ async fn the_openapi_document_covers_every_management_route(db: TestDatabase) {
         ("/api/v2/clients/{id}/rotate-secret", &["post"]),
         ("/api/v2/client-grants", &["get", "post"]),
         ("/api/v2/client-grants/{id}", &["patch", "delete"]),
+        ("/api/v2/keys/signing", &["get"]),
+        ("/api/v2/keys/signing/{kid}", &["get"]),
+        ("/api/v2/keys/signing/rotate", &["post"]),
+        ("/api/v2/keys/signing/{kid}/revoke", &["put"]),
     ] {
         for method in methods {
             assert!(doc["paths"][path][method].is_object(), "{method} {path} is missing");
@@ -112,6 +116,7 @@ async fn the_openapi_document_covers_every_management_route(db: TestDatabase) {
         "SettingsView",
         "EffectiveSettings",
         "Branding",
+        "SigningKeyView",
     ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "schema {schema} is missing");
     }

@@ -9,6 +9,7 @@ mod clients;
 mod control_plane;
 mod errors;
 mod health;
+mod keys;
 mod organizations;
 mod rebuild;
 mod resource_servers;

@@ -190,8 +190,9 @@ impl Caller {
 }
 
 /// Tokens whose signature, issuer and audience were verified, with when they expire: a
-/// signature check costs tens of microseconds, a lookup well under one. Only the expiry can
-/// change a cached answer, and it is checked on every hit. Bounded: emptied when full.
+/// signature check costs tens of microseconds, a lookup well under one. Only the expiry and a
+/// key revocation can change a cached answer: the expiry is checked on every hit, and a
+/// revocation empties the cache. Bounded: emptied when full.
 #[derive(Debug, Default)]
 pub struct VerifiedTokens {
     entries: RwLock<HashMap<String, (Caller, i64)>>,
@@ -203,6 +204,11 @@ impl VerifiedTokens {
     fn get(&self, token: &str, now: i64) -> Option<Caller> {
         let entries = self.entries.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         entries.get(token).filter(|(_, exp)| *exp > now).map(|(caller, _)| caller.clone())
+    }
+
+    /// Forgets every verification: after a key revocation, tokens it signed must fail again.
+    pub fn clear(&self) {
+        self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
     }
 
     fn insert(&self, token: &str, caller: Caller, exp: i64) {

@@ -77,6 +77,7 @@ pub fn verify(keys: &TenantKeys, token: &str, issuers: &[String], audience: &str
     let key = header.kid.as_deref().and_then(|kid| keys.verifying.get(kid)).ok_or(VerifyError::Invalid)?;
     let mut validation = Validation::new(Algorithm::RS256);
     validation.leeway = 5;
+    validation.validate_nbf = true;
     validation.set_issuer(issuers);
     validation.set_audience(&[audience]);
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::management::{client_grants, clients, organizations, resource_servers, roles, tenants, users};
+use super::management::{client_grants, clients, organizations, resource_servers, roles, signing_keys, tenants, users};
 use crate::error::ErrorBody;
 
 #[derive(Debug, OpenApi)]
@@ -32,6 +32,7 @@ use crate::error::ErrorBody;
         organizations::list_member_roles, organizations::assign_member_roles, organizations::remove_member_roles,
         clients::list, clients::create, clients::read, clients::update, clients::delete, clients::rotate_secret,
         client_grants::list, client_grants::create, client_grants::update, client_grants::delete,
+        signing_keys::list, signing_keys::read, signing_keys::rotate, signing_keys::revoke,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),

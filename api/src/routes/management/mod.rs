@@ -8,6 +8,7 @@ mod lists;
 pub(crate) mod organizations;
 pub(crate) mod resource_servers;
 pub(crate) mod roles;
+pub(crate) mod signing_keys;
 pub(crate) mod tenants;
 pub(crate) mod users;
 
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .merge(organizations::router())
         .merge(clients::router())
         .merge(client_grants::router())
+        .merge(signing_keys::router())
         .route("/openapi.json", axum::routing::get(super::openapi::document))
 }
 
