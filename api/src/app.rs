@@ -10,9 +10,11 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use commands::Commands;
 use eventstore::{Database, Vault};
-use projections::Projections;
+use projections::read_models::claims::Claims;
+use projections::read_models::fanout::SyncOptions;
 use projections::read_models::role_permissions::RolePermissions;
 use projections::read_models::tenant_directory::TenantDirectory;
+use projections::{MemoryProjection, Projections};
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{KeyRing, VerifiedTokens};
@@ -33,6 +35,8 @@ pub struct AppState {
     pub role_permissions: Arc<RolePermissions>,
     /// The live tenants and their custom domains, in memory: what routes requests by host.
     pub directory: Arc<TenantDirectory>,
+    /// Users' roles and permissions, in memory: what tokens, introspection and claims say.
+    pub claims: Arc<Claims>,
     pub verified: Arc<VerifiedTokens>,
     pub master_key: MasterKey,
     /// Seals and opens personal data with each person's data key.
@@ -42,10 +46,33 @@ pub struct AppState {
     pub config: Arc<ServeConfig>,
 }
 
+/// The read models held in memory, which `projections` runs.
+#[derive(Debug, Clone)]
+pub struct MemoryModels {
+    pub role_permissions: Arc<RolePermissions>,
+    pub directory: Arc<TenantDirectory>,
+    pub claims: Arc<Claims>,
+}
+
+impl MemoryModels {
+    pub fn new(sync: SyncOptions) -> Self {
+        Self {
+            role_permissions: Arc::new(RolePermissions::new(sync)),
+            directory: Arc::new(TenantDirectory::default()),
+            claims: Arc::new(Claims::new()),
+        }
+    }
+
+    /// For [`Projections::start_with_memory`].
+    pub fn projections(&self) -> Vec<Arc<dyn MemoryProjection>> {
+        vec![self.role_permissions.clone(), self.directory.clone(), self.claims.clone()]
+    }
+}
+
 impl AppState {
     pub fn new(
         db: Database,
-        (projections, role_permissions, directory): (Projections, Arc<RolePermissions>, Arc<TenantDirectory>),
+        (projections, memory): (Projections, MemoryModels),
         (master_key, vault): (MasterKey, Arc<Vault>),
         urls: Urls,
         config: ServeConfig,
@@ -59,8 +86,9 @@ impl AppState {
             commands,
             keys: Arc::new(KeyRing::new(db.pool.clone(), master_key.clone())),
             verified: Arc::new(VerifiedTokens::default()),
-            role_permissions,
-            directory,
+            role_permissions: memory.role_permissions,
+            directory: memory.directory,
+            claims: memory.claims,
             vault,
             master_key,
             urls: Arc::new(urls),

@@ -5,11 +5,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use eventstore::{Database, DatabaseOptions, StoreError, StoreOptions, Vault};
-use projections::read_models::{self, role_permissions::RolePermissions, tenant_directory::TenantDirectory};
+use projections::read_models;
 use projections::{MemoryProjection, Projections, RuntimeOptions};
 use tokio::net::TcpListener;
 
-use crate::app::{AppState, app};
+use crate::app::{AppState, MemoryModels, app};
 use crate::bootstrap::{Report, bootstrap};
 use crate::config::{ServeConfig, Urls};
 use crate::secrets::KeyError;
@@ -52,20 +52,19 @@ impl Server {
             migrate: true,
         };
         let db = Database::connect(&config.database().database_url, options).await?;
-        let role_permissions = Arc::new(RolePermissions::new(config.instance.sync.options()));
-        let directory = Arc::new(TenantDirectory::default());
-        let memory: Vec<Arc<dyn MemoryProjection>> = vec![role_permissions.clone(), directory.clone()];
+        let memory = MemoryModels::new(config.instance.sync.options());
         let vault = Arc::new(Vault::new(db.pool.clone(), master_key.clone()));
         let read_models = read_models::all(vault.clone(), config.instance.sync.options());
-        let projections = Projections::start_with_memory(&db, read_models, memory, RuntimeOptions::default());
+        let projections =
+            Projections::start_with_memory(&db, read_models, memory.projections(), RuntimeOptions::default());
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartupError::Bind { addr: config.listen, source })?;
         let address = listener.local_addr().unwrap_or(config.listen);
         let urls = Urls::new(config.instance.public_url.as_deref(), address, config.instance.base_domain.clone());
         let start = db.store.head().await?;
-        let state =
-            AppState::new(db, (projections, role_permissions, directory.clone()), (master_key, vault), urls, config);
+        let directory = memory.directory.clone();
+        let state = AppState::new(db, (projections, memory), (master_key, vault), urls, config);
         // Requests are routed by the directory: it must know every tenant before the first one.
         state.projections.wait_for_projection(directory.name(), start, BOOTSTRAP_CATCH_UP).await?;
         let report =

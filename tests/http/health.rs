@@ -81,6 +81,7 @@ async fn the_openapi_document_covers_every_management_route(db: TestDatabase) {
         ("/api/v2/users/{id}/roles", &["get", "post", "delete"]),
         ("/api/v2/users/{id}/permissions", &["get", "post", "delete"]),
         ("/api/v2/users/{id}/organizations", &["get"]),
+        ("/api/v2/users/{id}/claims", &["get"]),
         ("/api/v2/organizations", &["get", "post"]),
         ("/api/v2/organizations/{id}", &["get", "patch", "delete"]),
         ("/api/v2/organizations/name/{name}", &["get"]),
@@ -117,6 +118,7 @@ async fn the_openapi_document_covers_every_management_route(db: TestDatabase) {
         "EffectiveSettings",
         "Branding",
         "SigningKeyView",
+        "UserClaims",
     ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "schema {schema} is missing");
     }

@@ -5,6 +5,7 @@
 
 mod auth;
 mod bootstrap;
+mod claims;
 mod clients;
 mod control_plane;
 mod errors;

@@ -26,6 +26,7 @@ use crate::error::ErrorBody;
         users::list, users::create, users::read, users::update, users::delete, users::by_email,
         users::list_roles, users::assign_roles, users::remove_roles,
         users::list_permissions, users::add_permissions, users::remove_permissions, users::list_organizations,
+        users::read_claims,
         organizations::list, organizations::create, organizations::read, organizations::by_name,
         organizations::update, organizations::delete,
         organizations::list_members, organizations::add_members, organizations::remove_members,

@@ -1,6 +1,6 @@
-//! Roles' permissions in memory: what `GET /roles/{id}/permissions` answers from, and the seed
-//! of the token-claims model. Holds, per tenant, each role's name and permissions and each
-//! resource server's name and scope descriptions.
+//! Roles' permissions in memory: what `GET /roles/{id}/permissions` answers from, and what the
+//! token-claims model ([`super::claims`]) resolves role ids with. Holds, per tenant, each role's
+//! name and permissions and each resource server's name and scope descriptions.
 //!
 //! The control plane's synced roles and APIs are not copied per child tenant here: a child's
 //! lookup falls back to the control plane's entry, which costs nothing per tenant and is
@@ -27,9 +27,15 @@ pub struct RolePermissions {
 
 #[derive(Debug, Default)]
 struct State {
-    roles: HashMap<(TenantId, String), BTreeSet<Permission>>,
+    roles: HashMap<(TenantId, String), Role>,
     /// (tenant, identifier) → (name, scope value → description)
     apis: HashMap<(TenantId, String), (String, HashMap<String, String>)>,
+}
+
+#[derive(Debug, Default)]
+struct Role {
+    name: String,
+    permissions: BTreeSet<Permission>,
 }
 
 impl MemoryProjection for RolePermissions {
@@ -40,6 +46,7 @@ impl MemoryProjection for RolePermissions {
     fn event_types(&self) -> &[&str] {
         &[
             "role.created",
+            "role.updated",
             "role.permissions_added",
             "role.permissions_removed",
             "role.deleted",
@@ -77,23 +84,27 @@ impl MemoryProjection for RolePermissions {
         let decoded = decode::<RoleEvent>(event)?;
         let mut state = self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         match decoded {
-            RoleEvent::Created { id, .. } => {
-                state.roles.insert((tenant, id), BTreeSet::new());
+            RoleEvent::Created { id, name, .. } => {
+                state.roles.insert((tenant, id), Role { name, permissions: BTreeSet::new() });
+            }
+            RoleEvent::Updated { id, name, .. } => {
+                if let Some(role) = state.roles.get_mut(&(tenant, id)) {
+                    role.name = name;
+                }
             }
             RoleEvent::PermissionsAdded { id, permissions } => {
-                state.roles.entry((tenant, id)).or_default().extend(permissions);
+                state.roles.entry((tenant, id)).or_default().permissions.extend(permissions);
             }
             RoleEvent::PermissionsRemoved { id, permissions } => {
-                if let Some(held) = state.roles.get_mut(&(tenant, id)) {
+                if let Some(role) = state.roles.get_mut(&(tenant, id)) {
                     for permission in &permissions {
-                        held.remove(permission);
+                        role.permissions.remove(permission);
                     }
                 }
             }
             RoleEvent::Deleted { id, .. } => {
                 state.roles.remove(&(tenant, id));
             }
-            RoleEvent::Updated { .. } => {}
         }
         Ok(())
     }
@@ -111,9 +122,7 @@ impl RolePermissions {
         let state = self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         let control_plane = TenantId::control_plane();
         let synced = |on: bool| on && !tenant.is_control_plane();
-        let held = state.roles.get(&(tenant.clone(), role_id.to_owned())).or_else(|| {
-            synced(self.sync.roles).then(|| state.roles.get(&(control_plane.clone(), role_id.to_owned()))).flatten()
-        })?;
+        let held = &self.role(&state, tenant, role_id)?.permissions;
         let mut total = 0;
         let mut items = Vec::new();
         let skip = usize::try_from(page.offset()).unwrap_or(usize::MAX);
@@ -138,5 +147,31 @@ impl RolePermissions {
             total += 1;
         }
         Some(Listed { items, total: total as u64 })
+    }
+
+    /// The names of the roles of `ids` that exist (in `ids`' order) and the union of their
+    /// permissions. A role deleted since it was assigned is not there.
+    pub fn resolve<'a>(
+        &self,
+        tenant: &TenantId,
+        ids: impl IntoIterator<Item = &'a String>,
+    ) -> (Vec<String>, BTreeSet<Permission>) {
+        let state = self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut names = Vec::new();
+        let mut permissions = BTreeSet::new();
+        for role in ids.into_iter().filter_map(|id| self.role(&state, tenant, id)) {
+            names.push(role.name.clone());
+            permissions.extend(role.permissions.iter().cloned());
+        }
+        (names, permissions)
+    }
+
+    /// A role of the tenant, or a control-plane role synced into it.
+    fn role<'s>(&self, state: &'s State, tenant: &TenantId, id: &str) -> Option<&'s Role> {
+        state.roles.get(&(tenant.clone(), id.to_owned())).or_else(|| {
+            (self.sync.roles && !tenant.is_control_plane())
+                .then(|| state.roles.get(&(TenantId::control_plane(), id.to_owned())))
+                .flatten()
+        })
     }
 }

@@ -8,6 +8,7 @@ use axum::{Json, Router};
 use commands::{Committed, NewUser, PersonalFields, UserPatch};
 use domain::user::User;
 use domain::{Permission, TenantId};
+use projections::read_models::claims::{ClaimsError, UserClaims};
 use projections::read_models::organizations::{self, OrganizationView};
 use projections::read_models::roles::RoleView;
 use projections::read_models::users::{self, UserPermissionView, UserView};
@@ -32,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}/roles", get(list_roles).post(assign_roles).delete(remove_roles))
         .route("/users/{id}/permissions", get(list_permissions).post(add_permissions).delete(remove_permissions))
         .route("/users/{id}/organizations", get(list_organizations))
+        .route("/users/{id}/claims", get(read_claims))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -468,4 +470,38 @@ pub(crate) async fn list_organizations(
     let page = paging.page()?;
     users::get(&state.db.pool, &caller.tenant, &id).await?.ok_or_else(user_not_found)?;
     envelope("organizations", &paging, page, organizations::of_user(&state.db.pool, &caller.tenant, &id, page).await?)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ClaimsQuery {
+    /// An organization (id or name) the user is a member of: its member roles apply.
+    organization: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v2/users/{id}/claims",
+    tag = "users",
+    params(("id" = String, Path, description = "User id"), ClaimsQuery),
+    responses((status = 200, description = "The roles and permissions a token of the user carries now, in the organization when given", body = UserClaims), (status = "4XX", description = "Refused, in the error shape; 404 for an unknown user or organization, 400 when the user is not a member", body = ErrorBody)),
+    security(("bearer" = ["read:users"]))
+)]
+pub(crate) async fn read_claims(
+    State(state): State<AppState>,
+    caller: Caller,
+    _: Consistent,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<ClaimsQuery>,
+) -> Result<Json<UserClaims>, ApiError> {
+    caller.require("read:users")?;
+    let organization = query.organization.as_deref().filter(|o| !o.is_empty());
+    let claims = state.claims.claims(&state.role_permissions, &caller.tenant, &id, organization);
+    claims.map(Json).map_err(|error| match error {
+        ClaimsError::UnknownUser => user_not_found(),
+        ClaimsError::UnknownOrganization => {
+            ApiError::NotFound { message: error.to_string(), code: "inexistent_organization" }
+        }
+        ClaimsError::NotAMember => ApiError::bad_query(error.to_string()),
+    })
 }
