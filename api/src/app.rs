@@ -17,6 +17,7 @@ use projections::read_models::tenant_directory::TenantDirectory;
 use projections::{MemoryProjection, Projections};
 use tower_http::trace::TraceLayer;
 
+use crate::auth::throttle::LoginThrottle;
 use crate::auth::{KeyRing, VerifiedTokens};
 use crate::config::{ServeConfig, Urls};
 use crate::error::ApiError;
@@ -38,6 +39,8 @@ pub struct AppState {
     /// Users' roles and permissions, in memory: what tokens, introspection and claims say.
     pub claims: Arc<Claims>,
     pub verified: Arc<VerifiedTokens>,
+    /// Failed password logins per user and per address.
+    pub throttle: Arc<LoginThrottle>,
     pub master_key: MasterKey,
     /// Seals and opens personal data with each person's data key.
     pub vault: Arc<Vault>,
@@ -86,6 +89,7 @@ impl AppState {
             commands,
             keys: Arc::new(KeyRing::new(db.pool.clone(), master_key.clone())),
             verified: Arc::new(VerifiedTokens::default()),
+            throttle: Arc::new(LoginThrottle::default()),
             role_permissions: memory.role_permissions,
             directory: memory.directory,
             claims: memory.claims,

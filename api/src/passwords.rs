@@ -1,7 +1,7 @@
 //! Password hashing: argon2id with OWASP's parameters (m = 19 MiB, t = 2, p = 1), run off the
 //! async workers because one hash takes tens of milliseconds of CPU by design.
 
-use argon2::password_hash::{PasswordHasher, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand::rngs::OsRng;
 
@@ -36,10 +36,38 @@ pub async fn hash(password: String, policy: PasswordPolicy) -> Result<String, Pa
     .map_err(|e| PasswordError::Hashing(e.to_string()))?
 }
 
+/// Whether `password` matches the PHC string `phc`, checked off the async workers. Without a
+/// hash (no such user, or a user without a password) a fixed hash is checked instead and the
+/// answer is no: a login takes as long whether the user exists or not.
+pub async fn verify(password: String, phc: Option<String>) -> Result<bool, PasswordError> {
+    tokio::task::spawn_blocking(move || {
+        let argon2 = argon2()?;
+        let known = phc.is_some();
+        let phc = match phc {
+            Some(phc) => phc,
+            None => decoy()?.to_owned(),
+        };
+        let parsed = PasswordHash::new(&phc).map_err(|e| PasswordError::Hashing(e.to_string()))?;
+        Ok(argon2.verify_password(password.as_bytes(), &parsed).is_ok() && known)
+    })
+    .await
+    .map_err(|e| PasswordError::Hashing(e.to_string()))?
+}
+
+/// A hash of a random password, made once per process.
+fn decoy() -> Result<&'static str, PasswordError> {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(decoy) = DECOY.get() {
+        return Ok(decoy);
+    }
+    let salt = SaltString::generate(&mut OsRng);
+    let hash =
+        argon2()?.hash_password(salt.as_str().as_bytes(), &salt).map_err(|e| PasswordError::Hashing(e.to_string()))?;
+    Ok(DECOY.get_or_init(|| hash.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
-    use argon2::password_hash::{PasswordHash, PasswordVerifier};
-
     use super::*;
 
     #[tokio::test]
@@ -49,6 +77,14 @@ mod tests {
         let parsed = PasswordHash::new(&phc).unwrap();
         assert!(argon2().unwrap().verify_password(b"correct horse", &parsed).is_ok());
         assert!(argon2().unwrap().verify_password(b"wrong horse", &parsed).is_err());
+    }
+
+    #[tokio::test]
+    async fn verify_accepts_the_password_and_refuses_others_and_missing_hashes() {
+        let phc = hash("correct horse".into(), PasswordPolicy::default()).await.unwrap();
+        assert!(verify("correct horse".into(), Some(phc.clone())).await.unwrap());
+        assert!(!verify("wrong horse".into(), Some(phc)).await.unwrap());
+        assert!(!verify("correct horse".into(), None).await.unwrap());
     }
 
     #[tokio::test]

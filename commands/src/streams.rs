@@ -27,6 +27,11 @@ pub(crate) fn user(tenant: &TenantId, user_id: &str) -> String {
     format!("user:{tenant}:{user_id}")
 }
 
+/// A user's logins, apart from the user's own stream; attempts naming no known user share one.
+pub(crate) fn login(tenant: &TenantId, user_id: Option<&str>) -> String {
+    format!("login:{tenant}:{}", user_id.unwrap_or(domain::login::UNKNOWN_USER))
+}
+
 pub(crate) fn organization(tenant: &TenantId, id: &str) -> String {
     format!("organization:{tenant}:{id}")
 }

@@ -384,6 +384,6 @@ fn not_found() -> CommandError {
     CommandError::not_found("The user does not exist")
 }
 
-fn vault_error(error: eventstore::VaultError) -> CommandError {
+pub(crate) fn vault_error(error: eventstore::VaultError) -> CommandError {
     CommandError::Personal(error.to_string())
 }

@@ -9,6 +9,7 @@ pub mod client;
 pub mod client_grant;
 pub mod event;
 pub mod hostname;
+pub mod login;
 pub mod organization;
 mod permission;
 pub mod personal;

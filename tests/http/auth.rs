@@ -106,7 +106,13 @@ async fn bad_client_credentials_are_refused_in_the_oauth_shape(db: TestDatabase)
             403,
             "access_denied",
         ),
-        (json!({ "grant_type": "password", "username": "a", "password": "b" }), 400, "unsupported_grant_type"),
+        (json!({ "grant_type": "authorization_code", "code": "x" }), 400, "unsupported_grant_type"),
+        (json!({ "grant_type": "password", "username": "a", "password": "b" }), 400, "invalid_request"),
+        (
+            json!({ "grant_type": "password", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "username": "a", "password": "b" }),
+            403,
+            "unauthorized_client",
+        ),
         (json!({ "client_id": CLIENT_ID }), 400, "invalid_request"),
     ];
     for (body, status, error) in cases {
@@ -138,6 +144,8 @@ async fn requests_without_a_valid_token_are_401(db: TestDatabase) {
         permissions: vec!["read:roles".into()],
         tenant_id: "control_plane".into(),
         org_id: None,
+        org_name: None,
+        roles: Vec::new(),
     };
     let expired = api::auth::tokens::sign(keys.clone(), claims(now - 3600, &app.audience())).await.unwrap();
     assert_eq!(error_of(app.api_with(Method::GET, "/roles", None, &expired).await, 401).await, "Expired token");

@@ -11,6 +11,7 @@ mod control_plane;
 mod errors;
 mod health;
 mod keys;
+mod login;
 mod organizations;
 mod rebuild;
 mod resource_servers;

@@ -281,6 +281,8 @@ async fn organization_token(app: &TestApp, org: &str, permissions: &[&str]) -> S
         permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
         tenant_id: "control_plane".into(),
         org_id: Some(org.into()),
+        org_name: None,
+        roles: Vec::new(),
     };
     api::auth::tokens::sign(keys, claims).await.unwrap()
 }

@@ -25,11 +25,17 @@ pub struct AccessClaims {
     /// The granted scopes as a list, as Auth0 does with RBAC on.
     #[serde(default)]
     pub permissions: Vec<String>,
+    /// A user's role names (in the organization, for an organization token).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
     pub tenant_id: String,
     /// The organization the token is bound to. A control-plane token bound to the
     /// organization of a child tenant manages that tenant (DESIGN.md §5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org_id: Option<String>,
+    /// With the tenant setting `allow_organization_name_in_authentication_api`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_name: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -42,9 +48,9 @@ pub enum VerifyError {
 
 /// Signs with the tenant's current key. RSA signing costs a millisecond of CPU, so it runs off
 /// the async workers.
-pub async fn sign(
+pub async fn sign<C: Serialize + Send + 'static>(
     keys: std::sync::Arc<TenantKeys>,
-    claims: AccessClaims,
+    claims: C,
 ) -> Result<String, jsonwebtoken::errors::Error> {
     let signed = tokio::task::spawn_blocking(move || {
         let mut header = Header::new(Algorithm::RS256);

@@ -1,23 +1,31 @@
-//! `POST /oauth/token`: the OAuth 2.0 token endpoint. F2 implements `client_credentials`;
-//! errors use OAuth's shape `{error, error_description}` (RFC 6749 §5.2), as Auth0 does.
+//! `POST /oauth/token`: the OAuth 2.0 token endpoint: `client_credentials` for machines and
+//! `password` (Auth0's resource-owner password grant) for users, whose tokens carry the claims
+//! of the in-memory claims model. Errors use OAuth's shape `{error, error_description}`
+//! (RFC 6749 §5.2), with Auth0's codes and messages.
 
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, RETRY_AFTER, USER_AGENT};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use projections::read_models::{clients, resource_servers};
+use projections::read_models::clients::{self, ClientCredentials};
+use projections::read_models::resource_servers;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::app::AppState;
 use crate::auth::AccessClaims;
 use crate::auth::tokens::sign;
 use crate::routing::{Site, UnknownHost};
+
+mod password;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/oauth/token", post(token))
@@ -28,6 +36,9 @@ struct TokenRequest {
     grant_type: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    /// The password grant's username or email.
+    username: Option<String>,
+    password: Option<String>,
     audience: Option<String>,
     scope: Option<String>,
     /// Absent, empty and null all mean "no organization".
@@ -41,6 +52,14 @@ struct TokenResponse {
     token_type: &'static str,
     expires_in: u32,
     scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+}
+
+impl TokenResponse {
+    fn into_response(self) -> Response {
+        (StatusCode::OK, no_store(), Json(self)).into_response()
+    }
 }
 
 #[derive(Debug)]
@@ -67,6 +86,10 @@ impl OAuthError {
         Self::new(StatusCode::FORBIDDEN, "access_denied", description)
     }
 
+    fn invalid_grant(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "invalid_grant", description)
+    }
+
     fn server_error(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "token request failed");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "An internal error occurred. It has been logged.")
@@ -80,6 +103,32 @@ impl IntoResponse for OAuthError {
     }
 }
 
+/// Past the brute-force limit: 429 with `Retry-After` (whole seconds, rounded up).
+fn too_many_attempts(retry_after: std::time::Duration) -> Response {
+    let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+    let error = OAuthError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+        "Too many failed login attempts; try again later.",
+    );
+    let mut response = error.into_response();
+    response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
+/// The peer's address, when the server runs with connect info (it does; a router served
+/// without it has none).
+#[derive(Debug)]
+struct ClientIp(Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())))
+    }
+}
+
 fn no_store() -> [(axum::http::HeaderName, HeaderValue); 2] {
     [(CACHE_CONTROL, HeaderValue::from_static("no-store")), (PRAGMA, HeaderValue::from_static("no-cache"))]
 }
@@ -88,6 +137,7 @@ fn no_store() -> [(axum::http::HeaderName, HeaderValue); 2] {
 async fn token(
     State(state): State<AppState>,
     site: Result<Site, UnknownHost>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OAuthError> {
@@ -95,8 +145,16 @@ async fn token(
         site.map_err(|unknown| OAuthError::new(StatusCode::NOT_FOUND, "invalid_request", unknown.to_string()))?;
     let mut request = parse(&headers, &body)?;
     basic_credentials(&headers, &mut request)?;
-    match request.grant_type.as_deref() {
-        Some("client_credentials") => client_credentials(&state, &site, request).await,
+    match request.grant_type.clone().as_deref() {
+        Some(grant @ "client_credentials") => {
+            let client = client(&state, &site.tenant, &request, grant).await?;
+            client_credentials(&state, &site, client, request).await
+        }
+        Some(grant @ (PASSWORD | PASSWORD_REALM)) => {
+            let client = client(&state, &site.tenant, &request, grant).await?;
+            let user_agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            password::grant(&state, &site, client, request, (ip, user_agent)).await
+        }
         Some(other) => Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
@@ -130,23 +188,50 @@ fn basic_credentials(headers: &HeaderMap, request: &mut TokenRequest) -> Result<
     Ok(())
 }
 
-async fn client_credentials(state: &AppState, site: &Site, request: TokenRequest) -> Result<Response, OAuthError> {
-    let tenant = &site.tenant;
-    let client_id =
-        request.client_id.ok_or_else(|| OAuthError::invalid_request("Missing required parameter: client_id"))?;
-    let secret = request.client_secret.ok_or_else(OAuthError::invalid_client)?;
-    let client = clients::credentials(&state.db.pool, tenant, &client_id)
+/// Auth0's names of the password grant.
+const PASSWORD: &str = "password";
+const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
+
+/// The client, authenticated, and allowed `grant`. A public client (`token_endpoint_auth_method`
+/// `none`) presents no secret, and may use user grants only; a secret presented must match.
+async fn client(
+    state: &AppState,
+    tenant: &domain::TenantId,
+    request: &TokenRequest,
+    grant: &str,
+) -> Result<ClientCredentials, OAuthError> {
+    let client_id = request
+        .client_id
+        .as_deref()
+        .ok_or_else(|| OAuthError::invalid_request("Missing required parameter: client_id"))?;
+    let client = clients::credentials(&state.db.pool, tenant, client_id)
         .await
         .map_err(OAuthError::server_error)?
-        .filter(|client| state.master_key.verify_client_secret(&secret, &client.secret_hash))
         .ok_or_else(OAuthError::invalid_client)?;
-    if !client.grant_types.iter().any(|g| g == "client_credentials") {
+    let authenticated = match request.client_secret.as_deref() {
+        Some(secret) => state.master_key.verify_client_secret(secret, &client.secret_hash),
+        None => client.token_endpoint_auth_method == "none" && grant != "client_credentials",
+    };
+    if !authenticated {
+        return Err(OAuthError::invalid_client());
+    }
+    if !client.grant_types.iter().any(|g| g == grant) {
         return Err(OAuthError::new(
             StatusCode::FORBIDDEN,
             "unauthorized_client",
-            "Grant type 'client_credentials' not allowed for the client.",
+            format!("Grant type '{grant}' not allowed for the client."),
         ));
     }
+    Ok(client)
+}
+
+async fn client_credentials(
+    state: &AppState,
+    site: &Site,
+    client: ClientCredentials,
+    request: TokenRequest,
+) -> Result<Response, OAuthError> {
+    let tenant = &site.tenant;
     if request.organization.is_some() {
         return Err(OAuthError::invalid_request("organization is not supported for client_credentials yet"));
     }
@@ -185,11 +270,19 @@ async fn client_credentials(state: &AppState, site: &Site, request: TokenRequest
         permissions: scopes.clone(),
         tenant_id: tenant.to_string(),
         org_id: None,
+        org_name: None,
+        roles: Vec::new(),
     };
     let keys = state.keys.for_tenant(tenant).await.map_err(OAuthError::server_error)?;
     let access_token = sign(keys, claims).await.map_err(OAuthError::server_error)?;
-    let body = TokenResponse { access_token, token_type: "Bearer", expires_in: lifetime, scope: scopes.join(" ") };
-    Ok((StatusCode::OK, no_store(), Json(body)).into_response())
+    let body = TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: lifetime,
+        scope: scopes.join(" "),
+        id_token: None,
+    };
+    Ok(body.into_response())
 }
 
 fn empty_as_none<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {

@@ -27,10 +27,12 @@ async fn openid_configuration(site: Site) -> Json<Value> {
         "issuer": issuer,
         "jwks_uri": format!("{issuer}.well-known/jwks.json"),
         "token_endpoint": format!("{issuer}oauth/token"),
-        "grant_types_supported": ["client_credentials"],
+        "grant_types_supported": ["client_credentials", "password", "http://auth0.com/oauth/grant-type/password-realm"],
         "response_types_supported": ["token"],
+        "scopes_supported": ["openid", "profile", "email"],
+        "claims_supported": ["iss", "sub", "aud", "iat", "exp", "azp", "scope", "permissions", "roles", "tenant_id", "org_id", "org_name"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "none"],
     }))
 }

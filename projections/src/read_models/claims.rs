@@ -353,8 +353,9 @@ impl Claims {
         Some(LoginUser { user_id: id.clone(), password_hash: user.password_hash.clone(), blocked: user.blocked })
     }
 
-    /// Whether the tenant's setting `allow_organization_name_in_authentication_api` is on.
-    pub fn organization_names_in_tokens(&self, tenant: &TenantId) -> bool {
-        self.read().effective(tenant).allow_organization_name_in_authentication_api
+    /// The tenant's settings in effect (what tokens are shaped by: default audience, whether
+    /// organization names go in them).
+    pub fn settings(&self, tenant: &TenantId) -> EffectiveSettings {
+        self.read().effective(tenant)
     }
 }

@@ -148,6 +148,8 @@ pub struct ClientCredentials {
     pub client_id: String,
     pub secret_hash: String,
     pub grant_types: Vec<String>,
+    /// `none` for a public client (no secret), else how it presents its secret.
+    pub token_endpoint_auth_method: String,
 }
 
 pub async fn credentials(
@@ -155,17 +157,23 @@ pub async fn credentials(
     tenant: &TenantId,
     client_id: &str,
 ) -> Result<Option<ClientCredentials>, sqlx::Error> {
-    let row: Option<(String, String, String)> = sqlx::query_as(
-        "SELECT client_id, secret_hash, grant_types FROM clients WHERE tenant_id = $1 AND client_id = $2",
+    let row: Option<(String, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT client_id, secret_hash, grant_types, settings FROM clients WHERE tenant_id = $1 AND client_id = $2",
     )
     .bind(tenant.as_str())
     .bind(client_id)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|(client_id, secret_hash, grant_types)| ClientCredentials {
-        client_id,
-        secret_hash,
-        grant_types: serde_json::from_str(&grant_types).unwrap_or_default(),
+    Ok(row.map(|(client_id, secret_hash, grant_types, settings)| {
+        // F2's bootstrap client has no settings row: a machine client, authenticated by secret.
+        let settings = settings.and_then(|json| serde_json::from_str::<ClientSettings>(&json).ok());
+        ClientCredentials {
+            client_id,
+            secret_hash,
+            grant_types: serde_json::from_str(&grant_types).unwrap_or_default(),
+            token_endpoint_auth_method: settings
+                .map_or_else(|| "client_secret_post".to_owned(), |s| s.token_endpoint_auth_method),
+        }
     }))
 }
 
