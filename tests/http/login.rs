@@ -19,19 +19,19 @@ eventstore::backend_tests!(
     a_public_client_logs_users_in_without_a_secret_but_gets_no_machine_token,
 );
 
-const API: &str = "https://api.example/";
+pub(crate) const API: &str = "https://api.example/";
 const PASSWORD: &str = "correct horse battery";
 
-struct Scene {
-    client_id: String,
-    client_secret: String,
-    user_id: String,
-    org_id: String,
+pub(crate) struct Scene {
+    pub client_id: String,
+    pub client_secret: String,
+    pub user_id: String,
+    pub org_id: String,
 }
 
 /// Ann (direct `admin`, tenant role `reader` with `read`; in `acme`, member role `writer` with
 /// `write`) and a regular web app allowed the password grant.
-async fn scene(app: &TestApp, client: Value) -> Scene {
+pub(crate) async fn scene(app: &TestApp, client: Value) -> Scene {
     create_api(app, API, &["read", "write", "admin"]).await;
     let role = |name: &'static str, scope: &'static str| async move {
         let role = json_of(app.api(Method::POST, "/roles", Some(json!({ "name": name }))).await, 200).await;
@@ -64,11 +64,11 @@ async fn scene(app: &TestApp, client: Value) -> Scene {
     }
 }
 
-fn web_app() -> Value {
+pub(crate) fn web_app() -> Value {
     json!({ "name": "Web", "app_type": "regular_web", "grant_types": ["password"] })
 }
 
-async fn login(app: &TestApp, scene: &Scene, extra: Value) -> reqwest::Response {
+pub(crate) async fn login(app: &TestApp, scene: &Scene, extra: Value) -> reqwest::Response {
     let mut body = json!({
         "grant_type": "password",
         "username": "ann@example.com",

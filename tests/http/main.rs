@@ -10,6 +10,7 @@ mod clients;
 mod control_plane;
 mod errors;
 mod health;
+mod introspection;
 mod keys;
 mod login;
 mod organizations;

@@ -97,7 +97,7 @@ impl Caller {
         };
         let keys = state.keys.for_tenant(&issuer).await.map_err(ApiError::internal)?;
         let issuers = state.urls.issuers_of(&issuer, &state.directory.domains(&issuer));
-        let claims = verify(&keys, token, &issuers, &state.urls.management_audience())
+        let claims = verify(&keys, token, &issuers, Some(&state.urls.management_audience()))
             .map_err(|err: VerifyError| ApiError::Unauthorized(err.to_string()))?;
         if claims.tenant_id != issuer.as_str() {
             return Err(invalid());

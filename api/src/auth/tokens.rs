@@ -73,9 +73,14 @@ pub fn claimed_tenant(token: &str) -> Option<String> {
     serde_json::from_slice::<Claimed>(&bytes).ok().map(|c| c.tenant_id)
 }
 
-/// Verifies signature (with the key the header names), issuer (one of `issuers`), audience and
-/// expiry.
-pub fn verify(keys: &TenantKeys, token: &str, issuers: &[String], audience: &str) -> Result<AccessClaims, VerifyError> {
+/// Verifies signature (with the key the header names), issuer (one of `issuers`), audience
+/// (when one is required), expiry and not-before.
+pub fn verify(
+    keys: &TenantKeys,
+    token: &str,
+    issuers: &[String],
+    audience: Option<&str>,
+) -> Result<AccessClaims, VerifyError> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Invalid)?;
     if header.alg != Algorithm::RS256 {
         return Err(VerifyError::Invalid);
@@ -85,7 +90,11 @@ pub fn verify(keys: &TenantKeys, token: &str, issuers: &[String], audience: &str
     validation.leeway = 5;
     validation.validate_nbf = true;
     validation.set_issuer(issuers);
-    validation.set_audience(&[audience]);
+    match audience {
+        Some(audience) => validation.set_audience(&[audience]),
+        // Introspection and userinfo accept a token of the tenant for any of its APIs.
+        None => validation.validate_aud = false,
+    }
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     match jsonwebtoken::decode::<AccessClaims>(token, key, &validation) {
         Ok(data) => Ok(data.claims),

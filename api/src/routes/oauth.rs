@@ -13,7 +13,7 @@ use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, RET
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use projections::read_models::clients::{self, ClientCredentials};
@@ -25,10 +25,14 @@ use crate::auth::AccessClaims;
 use crate::auth::tokens::sign;
 use crate::routing::{Site, UnknownHost};
 
+mod introspect;
 mod password;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/oauth/token", post(token))
+    Router::new()
+        .route("/oauth/token", post(token))
+        .route("/oauth/introspect", post(introspect::introspect))
+        .route("/userinfo", get(introspect::userinfo).post(introspect::userinfo))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -38,6 +42,8 @@ struct TokenRequest {
     client_secret: Option<String>,
     /// The password grant's username or email.
     username: Option<String>,
+    /// The token to introspect.
+    token: Option<String>,
     password: Option<String>,
     audience: Option<String>,
     scope: Option<String>,
@@ -147,11 +153,11 @@ async fn token(
     basic_credentials(&headers, &mut request)?;
     match request.grant_type.clone().as_deref() {
         Some(grant @ "client_credentials") => {
-            let client = client(&state, &site.tenant, &request, grant).await?;
+            let client = allowed(authenticated(&state, &site.tenant, &request, Public::Refused).await?, grant)?;
             client_credentials(&state, &site, client, request).await
         }
         Some(grant @ (PASSWORD | PASSWORD_REALM)) => {
-            let client = client(&state, &site.tenant, &request, grant).await?;
+            let client = allowed(authenticated(&state, &site.tenant, &request, Public::Allowed).await?, grant)?;
             let user_agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
             password::grant(&state, &site, client, request, (ip, user_agent)).await
         }
@@ -192,13 +198,20 @@ fn basic_credentials(headers: &HeaderMap, request: &mut TokenRequest) -> Result<
 const PASSWORD: &str = "password";
 const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
 
-/// The client, authenticated, and allowed `grant`. A public client (`token_endpoint_auth_method`
-/// `none`) presents no secret, and may use user grants only; a secret presented must match.
-async fn client(
+/// Whether a public client (`token_endpoint_auth_method` `none`: no secret) may do something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Public {
+    Allowed,
+    Refused,
+}
+
+/// The client the request authenticates: with its secret, or, where `public` allows, as a
+/// public client that has none. A secret presented must match.
+async fn authenticated(
     state: &AppState,
     tenant: &domain::TenantId,
     request: &TokenRequest,
-    grant: &str,
+    public: Public,
 ) -> Result<ClientCredentials, OAuthError> {
     let client_id = request
         .client_id
@@ -210,19 +223,21 @@ async fn client(
         .ok_or_else(OAuthError::invalid_client)?;
     let authenticated = match request.client_secret.as_deref() {
         Some(secret) => state.master_key.verify_client_secret(secret, &client.secret_hash),
-        None => client.token_endpoint_auth_method == "none" && grant != "client_credentials",
+        None => client.token_endpoint_auth_method == "none" && public == Public::Allowed,
     };
-    if !authenticated {
-        return Err(OAuthError::invalid_client());
+    if authenticated { Ok(client) } else { Err(OAuthError::invalid_client()) }
+}
+
+/// The client, if it may use `grant`.
+fn allowed(client: ClientCredentials, grant: &str) -> Result<ClientCredentials, OAuthError> {
+    if client.grant_types.iter().any(|g| g == grant) {
+        return Ok(client);
     }
-    if !client.grant_types.iter().any(|g| g == grant) {
-        return Err(OAuthError::new(
-            StatusCode::FORBIDDEN,
-            "unauthorized_client",
-            format!("Grant type '{grant}' not allowed for the client."),
-        ));
-    }
-    Ok(client)
+    Err(OAuthError::new(
+        StatusCode::FORBIDDEN,
+        "unauthorized_client",
+        format!("Grant type '{grant}' not allowed for the client."),
+    ))
 }
 
 async fn client_credentials(

@@ -27,6 +27,8 @@ async fn openid_configuration(site: Site) -> Json<Value> {
         "issuer": issuer,
         "jwks_uri": format!("{issuer}.well-known/jwks.json"),
         "token_endpoint": format!("{issuer}oauth/token"),
+        "introspection_endpoint": format!("{issuer}oauth/introspect"),
+        "userinfo_endpoint": format!("{issuer}userinfo"),
         "grant_types_supported": ["client_credentials", "password", "http://auth0.com/oauth/grant-type/password-realm"],
         "response_types_supported": ["token"],
         "scopes_supported": ["openid", "profile", "email"],

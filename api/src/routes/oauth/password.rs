@@ -23,7 +23,7 @@ use crate::passwords;
 use crate::routing::Site;
 
 /// Scopes of OpenID Connect, granted when asked for; every other scope must be a permission.
-const OIDC_SCOPES: &[&str] = &["openid", "profile", "email"];
+pub(super) const OIDC_SCOPES: &[&str] = &["openid", "profile", "email"];
 /// Auth0's answer to a wrong username or password, whichever it was.
 const WRONG_CREDENTIALS: &str = "Wrong email or password.";
 
