@@ -3,11 +3,11 @@
 //! of the in-memory claims model. Errors use OAuth's shape `{error, error_description}`
 //! (RFC 6749 §5.2), with Auth0's codes and messages.
 
+use std::net::{IpAddr, SocketAddr};
+
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use std::net::{IpAddr, SocketAddr};
-
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, RETRY_AFTER, USER_AGENT};
 use axum::http::request::Parts;
@@ -40,11 +40,11 @@ struct TokenRequest {
     grant_type: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
-    /// The password grant's username or email.
+    /// The password grant's username or email, and password.
     username: Option<String>,
+    password: Option<String>,
     /// The token to introspect.
     token: Option<String>,
-    password: Option<String>,
     audience: Option<String>,
     scope: Option<String>,
     /// Absent, empty and null all mean "no organization".
@@ -135,6 +135,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
+/// A host that addresses no tenant.
+fn unknown_host(unknown: UnknownHost) -> OAuthError {
+    OAuthError::new(StatusCode::NOT_FOUND, "invalid_request", unknown.to_string())
+}
+
 fn no_store() -> [(axum::http::HeaderName, HeaderValue); 2] {
     [(CACHE_CONTROL, HeaderValue::from_static("no-store")), (PRAGMA, HeaderValue::from_static("no-cache"))]
 }
@@ -147,8 +152,7 @@ async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OAuthError> {
-    let site =
-        site.map_err(|unknown| OAuthError::new(StatusCode::NOT_FOUND, "invalid_request", unknown.to_string()))?;
+    let site = site.map_err(unknown_host)?;
     let mut request = parse(&headers, &body)?;
     basic_credentials(&headers, &mut request)?;
     match request.grant_type.clone().as_deref() {

@@ -15,7 +15,7 @@ use projections::read_models::users;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{OAuthError, Public, authenticated, basic_credentials, no_store, parse};
+use super::{OAuthError, Public, authenticated, basic_credentials, no_store, parse, unknown_host};
 use crate::app::AppState;
 use crate::auth::AccessClaims;
 use crate::auth::tokens::{claimed_tenant, verify};
@@ -45,10 +45,6 @@ struct Active {
 
 fn inactive() -> Response {
     (StatusCode::OK, no_store(), Json(json!({ "active": false }))).into_response()
-}
-
-fn unknown_host(unknown: UnknownHost) -> OAuthError {
-    OAuthError::new(StatusCode::NOT_FOUND, "invalid_request", unknown.to_string())
 }
 
 pub(super) async fn introspect(
