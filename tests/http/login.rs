@@ -110,6 +110,11 @@ async fn a_password_token_carries_the_users_claims_and_verifies_with_the_jwks(db
     assert!(claims.get("org_id").is_none());
     let id_token = verified(&app, answer["id_token"].as_str().unwrap(), &scene.client_id).await;
     assert_eq!(id_token["sub"], scene.user_id.as_str());
+    // The token endpoint answers once the login is in the log; the users model follows it.
+    app.state.projections.wait_for(app.head().await, std::time::Duration::from_secs(5)).await.unwrap();
+    let user = json_of(app.api(Method::GET, &format!("/users/{}", urlencode(&scene.user_id)), None).await, 200).await;
+    assert_eq!(user["logins_count"], 1);
+    assert!(user["last_login"].is_string());
 
     let form = format!(
         "grant_type=password&username=ann%40example.com&password=correct+horse+battery&client_id={}&client_secret={}&audience=https%3A%2F%2Fapi.example%2F",

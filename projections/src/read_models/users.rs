@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use domain::TenantId;
+use domain::login::LoginEvent;
 use domain::personal::Sealed;
 use domain::resource_server::ResourceServerEvent;
 use domain::role::RoleEvent;
@@ -103,6 +104,7 @@ impl Projection for UsersProjection {
             "user.deleted",
             "role.deleted",
             "resource_server.deleted",
+            "auth.login_succeeded",
             TENANT_DELETED,
         ]
     }
@@ -112,6 +114,20 @@ impl Projection for UsersProjection {
             return drop_tenant(tx, event, (&["user_permissions", "user_roles", "users"], ALL_ROWS)).await;
         }
         let tenant = event.tenant_id.as_str();
+        if event.event_type == "auth.login_succeeded" {
+            if let LoginEvent::Succeeded { user_id, .. } = decode::<LoginEvent>(event)? {
+                sqlx::query(
+                    "UPDATE users SET last_login = $3, logins_count = logins_count + 1 \
+                     WHERE tenant_id = $1 AND user_id = $2",
+                )
+                .bind(tenant)
+                .bind(user_id)
+                .bind(timestamp(event))
+                .execute(&mut *tx)
+                .await?;
+            }
+            return Ok(());
+        }
         if event.event_type == "role.deleted" {
             if let RoleEvent::Deleted { id, .. } = decode::<RoleEvent>(event)? {
                 // A control-plane role may be held in every child tenant (synced).
@@ -271,6 +287,8 @@ struct UserRow {
     blocked: i64,
     created_at: String,
     updated_at: String,
+    last_login: Option<String>,
+    logins_count: i64,
 }
 
 impl From<UserRow> for UserView {
@@ -302,14 +320,15 @@ impl From<UserRow> for UserView {
             blocked: row.blocked != 0,
             created_at: row.created_at,
             updated_at: row.updated_at,
-            last_login: None,
-            logins_count: 0,
+            last_login: row.last_login,
+            logins_count: u64::try_from(row.logins_count).unwrap_or_default(),
         }
     }
 }
 
 const USER_COLUMNS: &str = "user_id, connection, email, email_verified, username, name, given_name, family_name, \
-     nickname, picture, phone_number, user_metadata, app_metadata, blocked, created_at, updated_at";
+     nickname, picture, phone_number, user_metadata, app_metadata, blocked, created_at, updated_at, last_login, \
+     logins_count";
 
 pub async fn get(pool: &AnyPool, tenant: &TenantId, user_id: &str) -> Result<Option<UserView>, sqlx::Error> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND user_id = $2");
