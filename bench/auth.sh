@@ -16,19 +16,9 @@ port="${BENCH_PORT:-3918}"
 work="$(mktemp -d)"
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-cargo build --release -p api --quiet
+source bench/lib.sh
+start_server
 echo "argon2id ceiling: $(BENCH_SECONDS="$seconds" cargo bench -p api --bench argon2 --quiet 2>/dev/null | tail -1)"
-url="${BENCH_DATABASE_URL:-sqlite://$work/bench.db}"
-TENANCY_BOOTSTRAP_CLIENT_ID=bench TENANCY_BOOTSTRAP_CLIENT_SECRET=bench-secret \
-  TENANCY_MASTER_KEY="$(head -c 32 /dev/urandom | base64)" RUST_LOG=warn \
-  target/release/tenancy serve --listen "127.0.0.1:$port" --database-url "$url" >"$work/server.log" 2>&1 &
-server=$!
-base="http://127.0.0.1:$port"
-for _ in $(seq 1 100); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
-field() { sed -E "s/.*\"$1\":\"([^\"]+)\".*/\\1/"; }
-token=$(curl -sf "$base/oauth/token" -H 'content-type: application/json' \
-  -d "{\"grant_type\":\"client_credentials\",\"client_id\":\"bench\",\"client_secret\":\"bench-secret\",\"audience\":\"$base/api/v2/\"}" | field access_token)
-api() { curl -sf -X "$1" "$base/api/v2$2" -H "authorization: Bearer $token" -H 'content-type: application/json' -d "$3"; }
 
 api POST /resource-servers '{"name":"Bench","identifier":"https://bench/","scopes":[{"value":"read:things"}]}' >/dev/null
 app=$(api POST /clients '{"name":"Bench app","app_type":"regular_web","grant_types":["password","client_credentials"]}')
@@ -51,17 +41,9 @@ user_token=$(curl -sf "$base/oauth/token" -H 'content-type: application/json' -d
 body introspect "{\"token\":\"$user_token\",\"client_id\":\"$app_id\",\"client_secret\":\"$app_secret\"}"
 
 run() { # name, script, path
-  local out rps p50 p99 errors
-  out=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$work/$2.lua" "$base$3")
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-  errors=$(grep -cE 'Non-2xx|Socket errors' <<<"$out" || true)
-  echo "| ${url%%:*} | $1 | $connections | ${rps%.*} | $p50 | $p99 | $([ "$errors" = 0 ] && echo none || echo "see wrk output") |"
-  [ "$errors" = 0 ] || echo "$out" >&2
+  wrk_row "$1" -s "$work/$2.lua" "$base$3"
 }
-echo "| backend | operation | connections | requests/s | p50 latency | p99 latency | errors |"
-echo "|---|---|---:|---:|---:|---:|---|"
+table_header
 run "client_credentials (RS256)" cc /oauth/token
 run "password login" password /oauth/token
 run "introspection" introspect /oauth/introspect

@@ -19,19 +19,8 @@ port="${BENCH_PORT:-3918}"
 work="$(mktemp -d)"
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-cargo build --release -p api --quiet
-url="${BENCH_DATABASE_URL:-sqlite://$work/bench.db}"
-TENANCY_BOOTSTRAP_CLIENT_ID=bench TENANCY_BOOTSTRAP_CLIENT_SECRET=bench-secret \
-  TENANCY_MASTER_KEY="$(head -c 32 /dev/urandom | base64)" RUST_LOG=warn \
-  TENANCY_CONSISTENCY_TIMEOUT_MS=60000 \
-  target/release/tenancy serve --listen "127.0.0.1:$port" --database-url "$url" >"$work/server.log" 2>&1 &
-server=$!
-base="http://127.0.0.1:$port"
-for _ in $(seq 1 100); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
-
-token=$(curl -sf "$base/oauth/token" -H 'content-type: application/json' \
-  -d "{\"grant_type\":\"client_credentials\",\"client_id\":\"bench\",\"client_secret\":\"bench-secret\",\"audience\":\"$base/api/v2/\"}" |
-  sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+source bench/lib.sh
+start_server TENANCY_CONSISTENCY_TIMEOUT_MS=60000
 export base token
 
 # seconds of one call: method, path, body; prints "seconds position body" on one line

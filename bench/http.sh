@@ -17,19 +17,8 @@ port="${BENCH_PORT:-3917}"
 work="$(mktemp -d)"
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-cargo build --release -p api --quiet
-url="${BENCH_DATABASE_URL:-sqlite://$work/bench.db}"
-TENANCY_BOOTSTRAP_CLIENT_ID=bench TENANCY_BOOTSTRAP_CLIENT_SECRET=bench-secret \
-  TENANCY_MASTER_KEY="$(head -c 32 /dev/urandom | base64)" RUST_LOG=warn \
-  target/release/tenancy serve --listen "127.0.0.1:$port" --database-url "$url" >"$work/server.log" 2>&1 &
-server=$!
-base="http://127.0.0.1:$port"
-for _ in $(seq 1 100); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
-
-token=$(curl -sf "$base/oauth/token" -H 'content-type: application/json' \
-  -d "{\"grant_type\":\"client_credentials\",\"client_id\":\"bench\",\"client_secret\":\"bench-secret\",\"audience\":\"$base/api/v2/\"}" |
-  sed -E 's/.*"access_token":"([^"]+)".*/\1/')
-api() { curl -sf -X "$1" "$base/api/v2$2" -H "authorization: Bearer $token" -H 'content-type: application/json' ${3:+-d "$3"}; }
+source bench/lib.sh
+start_server
 
 cat >"$work/create.lua" <<'LUA'
 -- Unique role names: each wrk thread gets its own id, each request its own number.
@@ -49,22 +38,12 @@ response = function(status)
 end
 LUA
 
-run() { # name, wrk args...
+run() { # name, wrk args...: with the management token, as JSON
   local name=$1; shift
-  local out
-  out=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency -H "authorization: Bearer $token" \
-    -H 'content-type: application/json' "$@")
-  local rps p50 p99 errors
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-  errors=$(grep -cE 'Non-2xx|Socket errors' <<<"$out" || true)
-  echo "| ${url%%:*} | $name | $connections | ${rps%.*} | $p50 | $p99 | $([ "$errors" = 0 ] && echo none || echo "see wrk output") |"
-  [ "$errors" = 0 ] || echo "$out" >&2
+  wrk_row "$name" -H "authorization: Bearer $token" -H 'content-type: application/json' "$@"
 }
 
-echo "| backend | operation | connections | requests/s | p50 latency | p99 latency | errors |"
-echo "|---|---|---:|---:|---:|---:|---|"
+table_header
 run "POST /roles" -s "$work/create.lua" "$base/api/v2/roles"
 
 scopes=$(seq 0 9 | sed 's/.*/{"value":"read:thing&"}/' | paste -sd,)

@@ -178,7 +178,7 @@ impl State {
             }
             UserEvent::Deleted { user_id } => {
                 if let Some(user) = self.users.remove(&(tenant.clone(), user_id.clone())) {
-                    self.unindex(&tenant, &user);
+                    self.unindex(&tenant, (user.email_index.as_deref(), user.username.as_deref()));
                 }
                 // A deleted user leaves every organization (as the organizations model does).
                 for ((owner, _), organization) in &mut self.organizations {
@@ -192,30 +192,26 @@ impl State {
 
     /// Keeps the login indexes in step with the profile.
     fn set_profile(&mut self, tenant: &TenantId, user_id: &str, profile: &domain::user::Profile) {
-        let key = (tenant.clone(), user_id.to_owned());
-        let Some(user) = self.users.get(&key) else { return };
-        let previous =
-            User { email_index: user.email_index.clone(), username: user.username.clone(), ..User::default() };
-        self.unindex(tenant, &previous);
+        let Some(user) = self.users.get_mut(&(tenant.clone(), user_id.to_owned())) else { return };
+        let old_email = std::mem::replace(&mut user.email_index, profile.email_index.clone());
+        let old_username = std::mem::replace(&mut user.username, profile.username.clone());
+        user.blocked = profile.blocked;
+        self.unindex(tenant, (old_email.as_deref(), old_username.as_deref()));
         if let Some(index) = &profile.email_index {
             self.by_email.insert((tenant.clone(), index.clone()), user_id.to_owned());
         }
         if let Some(username) = &profile.username {
             self.by_username.insert((tenant.clone(), username.clone()), user_id.to_owned());
         }
-        if let Some(user) = self.users.get_mut(&key) {
-            user.email_index = profile.email_index.clone();
-            user.username = profile.username.clone();
-            user.blocked = profile.blocked;
-        }
     }
 
-    fn unindex(&mut self, tenant: &TenantId, user: &User) {
-        if let Some(index) = &user.email_index {
-            self.by_email.remove(&(tenant.clone(), index.clone()));
+    /// Forgets a user's email index and username.
+    fn unindex(&mut self, tenant: &TenantId, (email_index, username): (Option<&str>, Option<&str>)) {
+        if let Some(index) = email_index {
+            self.by_email.remove(&(tenant.clone(), index.to_owned()));
         }
-        if let Some(username) = &user.username {
-            self.by_username.remove(&(tenant.clone(), username.clone()));
+        if let Some(username) = username {
+            self.by_username.remove(&(tenant.clone(), username.to_owned()));
         }
     }
 

@@ -10,7 +10,6 @@ use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::TenantId;
-use projections::read_models::claims::UserClaims;
 use projections::read_models::users;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -98,7 +97,7 @@ pub(super) async fn userinfo(
         .map(str::trim)
         .unwrap_or_default();
     let claims = verified(&state, &site.tenant, token).await?;
-    let live = claims.and_then(|claims| Live::of(&state, &site.tenant, claims)).filter(|live| live.user.is_some());
+    let live = claims.filter(|claims| !is_machine(claims)).and_then(|claims| Live::of(&state, &site.tenant, claims));
     let Some(live) = live else { return Ok(invalid_token()) };
     let Some(user) =
         users::get(&state.db.pool, &site.tenant, &live.claims.sub).await.map_err(OAuthError::server_error)?
@@ -147,11 +146,14 @@ async fn verified(state: &AppState, tenant: &TenantId, token: &str) -> Result<Op
     Ok(verify(&keys, token, &issuers, None).ok().filter(|claims| claims.tenant_id == tenant.as_str()))
 }
 
+/// A `client_credentials` token: it has no user.
+fn is_machine(claims: &AccessClaims) -> bool {
+    claims.gty.as_deref() == Some("client-credentials")
+}
+
 /// A verified token as it stands now.
 struct Live {
     claims: AccessClaims,
-    /// The user's claims now; `None` for a machine token.
-    user: Option<UserClaims>,
     permissions: Vec<String>,
     roles: Vec<String>,
     scope: Vec<String>,
@@ -161,15 +163,9 @@ impl Live {
     /// `None` when the token no longer stands: its user was deleted or blocked, or left the
     /// organization the token is for.
     fn of(state: &AppState, tenant: &TenantId, claims: AccessClaims) -> Option<Self> {
-        if claims.gty.as_deref() == Some("client-credentials") {
+        if is_machine(&claims) {
             let scope = claims.scope.split_whitespace().map(str::to_owned).collect();
-            return Some(Self {
-                permissions: claims.permissions.clone(),
-                roles: Vec::new(),
-                scope,
-                user: None,
-                claims,
-            });
+            return Some(Self { permissions: claims.permissions.clone(), roles: Vec::new(), scope, claims });
         }
         let user = state.claims.claims(&state.role_permissions, tenant, &claims.sub, claims.org_id.as_deref()).ok()?;
         if user.blocked {
@@ -188,6 +184,6 @@ impl Live {
             .filter(|s| super::password::OIDC_SCOPES.contains(s) || permissions.iter().any(|p| p == s))
             .map(str::to_owned)
             .collect();
-        Some(Self { roles: user.roles.clone(), permissions, scope, user: Some(user), claims })
+        Some(Self { roles: user.roles, permissions, scope, claims })
     }
 }
