@@ -201,6 +201,6 @@ pub(crate) fn to_new_event<E: serde::Serialize>(event: &E) -> Result<NewEvent, C
     Ok(NewEvent::new(event_type, REVISION, payload))
 }
 
-fn expected(version: u64) -> ExpectedVersion {
+pub(crate) fn expected(version: u64) -> ExpectedVersion {
     if version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(version) }
 }

@@ -35,6 +35,17 @@ pub fn new_client_secret() -> String {
     random_string(64)
 }
 
+/// The id of a new line of refresh tokens (its stream).
+pub fn new_refresh_token_id() -> String {
+    random_string(24)
+}
+
+/// A new refresh token of the line `id`: `<id>.<secret>`, the secret 64 alphanumeric
+/// characters (about 380 bits).
+pub fn new_refresh_token(id: &str) -> String {
+    format!("{id}.{}", random_string(64))
+}
+
 /// `auth0|` and 24 hex characters, like the ids of Auth0's database users.
 pub fn new_user_id() -> String {
     format!("auth0|{}", random_hex_24())

@@ -5,9 +5,10 @@
 use domain::TenantId;
 use domain::login::{LoginEvent, LoginFailure, UNKNOWN_USER};
 use domain::personal::Sealed;
-use eventstore::{AppendRequest, ExpectedVersion, Metadata};
+use eventstore::{AppendRequest, ExpectedVersion, Metadata, StreamWrite};
 
 use crate::executor::to_new_event;
+use crate::refresh_tokens::NewRefreshToken;
 use crate::streams;
 use crate::users::vault_error;
 use crate::{CommandError, Commands};
@@ -25,14 +26,20 @@ pub struct LoginAttempt {
 }
 
 impl Commands {
-    /// Appends `auth.login_succeeded` (with the organization the token is for, if any) and
-    /// returns its position.
-    pub async fn record_login(&self, attempt: LoginAttempt, organization: Option<String>) -> Result<u64, CommandError> {
+    /// Appends `auth.login_succeeded` (with the organization the token is for, if any) and,
+    /// in the same append, the refresh token the login issues, if any. Returns the position.
+    pub async fn record_login(
+        &self,
+        attempt: LoginAttempt,
+        organization: Option<String>,
+        refresh_token: Option<NewRefreshToken>,
+    ) -> Result<u64, CommandError> {
         let user_id = attempt.user_id.clone().unwrap_or_default();
         let (ip, user_agent) = self.seal_device(&attempt).await?;
         let event =
             LoginEvent::Succeeded { user_id, client_id: attempt.client_id.clone(), organization, ip, user_agent };
-        self.append_login(attempt, event).await
+        let refresh_token = refresh_token.map(|token| token.write(&attempt.tenant)).transpose()?;
+        self.append_login(attempt, event, refresh_token).await
     }
 
     /// Appends `auth.login_failed` and returns its position.
@@ -40,7 +47,7 @@ impl Commands {
         let (ip, user_agent) = self.seal_device(&attempt).await?;
         let user_id = attempt.user_id.clone();
         let event = LoginEvent::Failed { user_id, client_id: attempt.client_id.clone(), reason, ip, user_agent };
-        self.append_login(attempt, event).await
+        self.append_login(attempt, event, None).await
     }
 
     async fn seal_device(&self, attempt: &LoginAttempt) -> Result<(Option<Sealed>, Option<Sealed>), CommandError> {
@@ -55,12 +62,18 @@ impl Commands {
         Ok((ip, user_agent))
     }
 
-    async fn append_login(&self, attempt: LoginAttempt, event: LoginEvent) -> Result<u64, CommandError> {
+    async fn append_login(
+        &self,
+        attempt: LoginAttempt,
+        event: LoginEvent,
+        also: Option<StreamWrite>,
+    ) -> Result<u64, CommandError> {
         let stream = streams::login(&attempt.tenant, attempt.user_id.as_deref());
         // Any version: logins are facts in arrival order; nothing decided on a stream state.
-        let request =
+        let mut request =
             AppendRequest::to_stream(attempt.tenant, stream, ExpectedVersion::Any, vec![to_new_event(&event)?])
                 .with_metadata(attempt.metadata);
+        request.streams.extend(also);
         Ok(self.store.append(request).await?.last_position)
     }
 }

@@ -32,6 +32,11 @@ pub(crate) fn login(tenant: &TenantId, user_id: Option<&str>) -> String {
     format!("login:{tenant}:{}", user_id.unwrap_or(domain::login::UNKNOWN_USER))
 }
 
+/// One rotating refresh token and its successors.
+pub(crate) fn refresh_token(tenant: &TenantId, id: &str) -> String {
+    format!("refresh_token:{tenant}:{id}")
+}
+
 pub(crate) fn organization(tenant: &TenantId, id: &str) -> String {
     format!("organization:{tenant}:{id}")
 }

@@ -13,6 +13,7 @@ pub mod login;
 pub mod organization;
 mod permission;
 pub mod personal;
+pub mod refresh_token;
 pub mod resource_server;
 pub mod role;
 pub mod settings;

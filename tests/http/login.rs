@@ -84,7 +84,7 @@ pub(crate) async fn login(app: &TestApp, scene: &Scene, extra: Value) -> reqwest
 }
 
 /// Verifies `token` with the served JWKS, issuer and `audience`, and returns its claims.
-async fn verified(app: &TestApp, token: &str, audience: &str) -> Value {
+pub(crate) async fn verified(app: &TestApp, token: &str, audience: &str) -> Value {
     let jwks = json_of(app.get("/.well-known/jwks.json").await, 200).await;
     let kid = jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
     let jwk = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == kid.as_str()).unwrap();

@@ -15,6 +15,7 @@ mod keys;
 mod login;
 mod organizations;
 mod rebuild;
+mod refresh;
 mod resource_servers;
 mod roles;
 mod routing;

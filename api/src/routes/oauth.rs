@@ -1,6 +1,6 @@
-//! `POST /oauth/token`: the OAuth 2.0 token endpoint: `client_credentials` for machines and
+//! `POST /oauth/token`: the OAuth 2.0 token endpoint: `client_credentials` for machines,
 //! `password` (Auth0's resource-owner password grant) for users, whose tokens carry the claims
-//! of the in-memory claims model. Errors use OAuth's shape `{error, error_description}`
+//! of the in-memory claims model, and `refresh_token` to continue a user's login. Errors use OAuth's shape `{error, error_description}`
 //! (RFC 6749 §5.2), with Auth0's codes and messages.
 
 use std::net::{IpAddr, SocketAddr};
@@ -27,11 +27,14 @@ use crate::routing::{Site, UnknownHost};
 
 mod introspect;
 mod password;
+mod refresh;
+mod user_tokens;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/oauth/token", post(token))
         .route("/oauth/introspect", post(introspect::introspect))
+        .route("/oauth/revoke", post(refresh::revoke))
         .route("/userinfo", get(introspect::userinfo).post(introspect::userinfo))
 }
 
@@ -43,8 +46,10 @@ struct TokenRequest {
     /// The password grant's username or email, and password.
     username: Option<String>,
     password: Option<String>,
-    /// The token to introspect.
+    /// The token to introspect or revoke.
     token: Option<String>,
+    /// The refresh grant's token.
+    refresh_token: Option<String>,
     audience: Option<String>,
     scope: Option<String>,
     /// Absent, empty and null all mean "no organization".
@@ -60,6 +65,8 @@ struct TokenResponse {
     scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
 }
 
 impl TokenResponse {
@@ -165,6 +172,10 @@ async fn token(
             let user_agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
             password::grant(&state, &site, client, request, (ip, user_agent)).await
         }
+        Some(grant @ REFRESH_TOKEN) => {
+            let client = allowed(authenticated(&state, &site.tenant, &request, Public::Allowed).await?, grant)?;
+            refresh::grant(&state, &site, client, request).await
+        }
         Some(other) => Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
@@ -201,6 +212,7 @@ fn basic_credentials(headers: &HeaderMap, request: &mut TokenRequest) -> Result<
 /// Auth0's names of the password grant.
 const PASSWORD: &str = "password";
 const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
+const REFRESH_TOKEN: &str = "refresh_token";
 
 /// Whether a public client (`token_endpoint_auth_method` `none`: no secret) may do something.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,6 +312,7 @@ async fn client_credentials(
         expires_in: lifetime,
         scope: scopes.join(" "),
         id_token: None,
+        refresh_token: None,
     };
     Ok(body.into_response())
 }

@@ -181,7 +181,7 @@ impl Live {
         let scope = claims
             .scope
             .split_whitespace()
-            .filter(|s| super::password::OIDC_SCOPES.contains(s) || permissions.iter().any(|p| p == s))
+            .filter(|s| super::user_tokens::OIDC_SCOPES.contains(s) || permissions.iter().any(|p| p == s))
             .map(str::to_owned)
             .collect();
         Some(Self { roles: user.roles, permissions, scope, claims })

@@ -1,45 +1,27 @@
 //! The password grant: check the user (throttled, argon2id off the async workers, blocked
-//! users refused), record the attempt in the log, and issue a token with the user's claims for
-//! the audience, in an organization when one is asked for; an `id_token` when `openid` is.
+//! users refused), record the attempt in the log, and issue the user's tokens for the audience,
+//! in an organization when one is asked for, with a refresh token when `offline_access` is.
 
 use std::net::IpAddr;
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use commands::LoginAttempt;
+use commands::{LoginAttempt, NewRefreshToken};
 use domain::login::LoginFailure;
+use domain::refresh_token::RefreshGrant;
 use eventstore::{Actor, Metadata};
-use projections::read_models::claims::{ClaimsError, UserClaims};
 use projections::read_models::clients::ClientCredentials;
-use projections::read_models::resource_servers;
-use serde::Serialize;
+use projections::read_models::resource_servers::ResourceServerView;
 
-use super::{OAuthError, TokenRequest, TokenResponse, too_many_attempts};
+use super::user_tokens::{Granted, OFFLINE_ACCESS, UserTokens, audience_api, live_claims};
+use super::{OAuthError, TokenRequest, too_many_attempts};
 use crate::app::AppState;
-use crate::auth::AccessClaims;
 use crate::auth::throttle::Attempt;
-use crate::auth::tokens::sign;
 use crate::passwords;
 use crate::routing::Site;
 
-/// Scopes of OpenID Connect, granted when asked for; every other scope must be a permission.
-pub(super) const OIDC_SCOPES: &[&str] = &["openid", "profile", "email"];
 /// Auth0's answer to a wrong username or password, whichever it was.
 const WRONG_CREDENTIALS: &str = "Wrong email or password.";
-
-/// The claims of an `id_token`: who logged in, for which client.
-#[derive(Debug, Serialize)]
-struct IdClaims {
-    iss: String,
-    sub: String,
-    aud: String,
-    iat: i64,
-    exp: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    org_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    org_name: Option<String>,
-}
 
 pub(super) async fn grant(
     state: &AppState,
@@ -95,129 +77,54 @@ pub(super) async fn grant(
         return Err(OAuthError::new(StatusCode::UNAUTHORIZED, "unauthorized", "user is blocked"));
     }
 
-    let settings = state.claims.settings(tenant);
-    let audience =
-        request.audience.clone().filter(|a| !a.is_empty()).or(settings.default_audience).ok_or_else(|| {
+    let audience = request
+        .audience
+        .clone()
+        .filter(|a| !a.is_empty())
+        .or(state.claims.settings(tenant).default_audience)
+        .ok_or_else(|| {
             OAuthError::access_denied("No audience parameter was provided, and no default audience has been configured")
         })?;
-    let api = resource_servers::get(&state.db.pool, tenant, &audience)
-        .await
-        .map_err(OAuthError::server_error)?
-        .ok_or_else(|| OAuthError::access_denied(format!("Service not found: {audience}")))?;
-    let claims = state
-        .claims
-        .claims(&state.role_permissions, tenant, &user.user_id, request.organization.as_deref())
-        .map_err(|error| match error {
-        ClaimsError::UnknownUser => OAuthError::invalid_grant(WRONG_CREDENTIALS),
-        ClaimsError::UnknownOrganization | ClaimsError::NotAMember => {
-            OAuthError::access_denied(format!("parameter organization is invalid: {error}"))
-        }
-    })?;
-    state.commands.record_login(attempt, claims.org_id.clone()).await.map_err(OAuthError::server_error)?;
-
-    let granted = Granted::of(&claims, &audience, request.scope.as_deref());
-    let org_name = claims.org_name.clone().filter(|_| settings.allow_organization_name_in_authentication_api);
-    let now = chrono::Utc::now().timestamp();
-    let access = AccessClaims {
-        iss: site.issuer.clone(),
-        sub: user.user_id.clone(),
-        aud: audience,
-        iat: now,
-        exp: now + i64::from(api.token_lifetime),
-        azp: client.client_id.clone(),
-        scope: granted.scope.join(" "),
-        gty: Some("password".into()),
-        permissions: granted.permissions,
-        roles: claims.roles,
-        tenant_id: tenant.to_string(),
-        org_id: claims.org_id.clone(),
-        org_name: org_name.clone(),
-    };
-    let keys = state.keys.for_tenant(tenant).await.map_err(OAuthError::server_error)?;
-    let id_token = if granted.scope.iter().any(|s| s == "openid") {
-        let id = IdClaims {
-            iss: site.issuer.clone(),
-            sub: user.user_id,
-            aud: client.client_id,
-            iat: now,
-            exp: now + i64::from(api.token_lifetime),
-            org_id: claims.org_id,
-            org_name,
+    let api = audience_api(state, site, &audience).await?;
+    let claims = live_claims(state, site, &user.user_id, request.organization.as_deref(), WRONG_CREDENTIALS)?;
+    let mut granted = Granted::of(&claims, &api.identifier, request.scope.as_deref());
+    let refresh_token = offline(&client, &api, &mut granted).then(|| {
+        let id = commands::new_refresh_token_id();
+        let token = commands::new_refresh_token(&id);
+        let grant = RefreshGrant {
+            user_id: user.user_id.clone(),
+            client_id: client.client_id.clone(),
+            audience: api.identifier.clone(),
+            scope: granted.scope.clone(),
+            organization: claims.org_id.clone(),
+            issued_at: chrono::Utc::now().timestamp(),
         };
-        Some(sign(keys.clone(), id).await.map_err(OAuthError::server_error)?)
-    } else {
-        None
+        let token_hash = state.master_key.hash_refresh_token(&token);
+        (NewRefreshToken { id, grant, token_hash }, token)
+    });
+    let (issued, refresh_token) = refresh_token.unzip();
+    state.commands.record_login(attempt, claims.org_id.clone(), issued).await.map_err(OAuthError::server_error)?;
+    let tokens = UserTokens {
+        site,
+        client_id: &client.client_id,
+        api: &api,
+        claims,
+        granted,
+        grant_type: "password",
+        refresh_token,
     };
-    let access_token = sign(keys, access).await.map_err(OAuthError::server_error)?;
-    let scope = granted.scope.join(" ");
-    Ok(TokenResponse { access_token, token_type: "Bearer", expires_in: api.token_lifetime, scope, id_token }
-        .into_response())
+    tokens.respond(state).await
 }
 
-/// What a user's token grants for one audience.
-#[derive(Debug, PartialEq, Eq)]
-struct Granted {
-    /// Every permission the user holds on the audience (Auth0's `permissions` claim with RBAC).
-    permissions: Vec<String>,
-    /// The requested scopes that are OpenID scopes or held permissions, in the order asked;
-    /// without a request, every held permission.
-    scope: Vec<String>,
-}
-
-impl Granted {
-    fn of(claims: &UserClaims, audience: &str, requested: Option<&str>) -> Self {
-        let permissions: Vec<String> = claims
-            .permissions
-            .iter()
-            .filter(|p| p.resource_server_identifier == audience)
-            .map(|p| p.permission_name.clone())
-            .collect();
-        let scope = match requested {
-            None => permissions.clone(),
-            Some(requested) => requested
-                .split_whitespace()
-                .filter(|s| OIDC_SCOPES.contains(s) || permissions.iter().any(|p| p == s))
-                .map(str::to_owned)
-                .collect(),
-        };
-        Self { permissions, scope }
+/// Whether the login gets a refresh token: `offline_access` asked for, allowed by the API, and
+/// the client may use the `refresh_token` grant (Auth0's three conditions). Where not, the
+/// scope does not say `offline_access`.
+fn offline(client: &ClientCredentials, api: &ResourceServerView, granted: &mut Granted) -> bool {
+    let issue = granted.includes(OFFLINE_ACCESS)
+        && api.allow_offline_access
+        && client.grant_types.iter().any(|g| g == super::REFRESH_TOKEN);
+    if !issue {
+        granted.scope.retain(|s| s != OFFLINE_ACCESS);
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use domain::Permission;
-
-    use super::*;
-
-    fn claims() -> UserClaims {
-        UserClaims {
-            user_id: "auth0|1".into(),
-            roles: vec!["reader".into()],
-            permissions: vec![
-                Permission::new("https://api/", "read"),
-                Permission::new("https://api/", "write"),
-                Permission::new("https://other/", "admin"),
-            ],
-            org_id: None,
-            org_name: None,
-            blocked: false,
-        }
-    }
-
-    #[test]
-    fn without_a_scope_every_permission_on_the_audience_is_granted() {
-        let granted = Granted::of(&claims(), "https://api/", None);
-        assert_eq!(granted.permissions, ["read", "write"]);
-        assert_eq!(granted.scope, ["read", "write"]);
-    }
-
-    #[test]
-    fn a_requested_scope_is_narrowed_to_what_the_user_holds_plus_openid_scopes() {
-        let granted = Granted::of(&claims(), "https://api/", Some("openid email write admin delete"));
-        assert_eq!(granted.scope, ["openid", "email", "write"]);
-        let granted = Granted::of(&claims(), "https://api/", Some("write openid read"));
-        assert_eq!(granted.scope, ["write", "openid", "read"], "in the order asked");
-        assert_eq!(granted.permissions, ["read", "write"], "permissions list all held, as Auth0's RBAC does");
-    }
+    issue
 }
