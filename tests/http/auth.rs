@@ -1,5 +1,6 @@
 //! The token endpoint, JWKS and OIDC discovery, and how the Management API treats tokens.
 
+use api::auth::signer::KeyAlg;
 use eventstore::testing::TestDatabase;
 use forged::forge;
 use reqwest::Method;
@@ -130,7 +131,9 @@ async fn requests_without_a_valid_token_are_401(db: TestDatabase) {
     error_of(app.api_with(Method::GET, "/roles", None, "not.a.jwt").await, 401).await;
 
     let valid = app.token().await;
-    let keys = app.state.keys.for_tenant(&domain::TenantId::control_plane()).await.unwrap();
+    let control_plane = domain::TenantId::control_plane();
+    let keys = app.state.keys.for_tenant(&control_plane).await.unwrap();
+    let sign = |claims| api::auth::tokens::sign(&app.state.keys, &control_plane, KeyAlg::Rs256, claims);
     let now = chrono::Utc::now().timestamp();
     let claims = |exp: i64, aud: &str| api::auth::AccessClaims {
         iss: app.url("/"),
@@ -147,11 +150,11 @@ async fn requests_without_a_valid_token_are_401(db: TestDatabase) {
         org_name: None,
         roles: Vec::new(),
     };
-    let expired = api::auth::tokens::sign(keys.clone(), claims(now - 3600, &app.audience())).await.unwrap();
+    let expired = sign(claims(now - 3600, &app.audience())).await.unwrap();
     assert_eq!(error_of(app.api_with(Method::GET, "/roles", None, &expired).await, 401).await, "Expired token");
-    let other_audience = api::auth::tokens::sign(keys.clone(), claims(now + 3600, "https://other/")).await.unwrap();
+    let other_audience = sign(claims(now + 3600, "https://other/")).await.unwrap();
     error_of(app.api_with(Method::GET, "/roles", None, &other_audience).await, 401).await;
-    let foreign = forge(&keys.kid, &claims(now + 3600, &app.audience()));
+    let foreign = forge(keys.signer(KeyAlg::Rs256).unwrap().0, &claims(now + 3600, &app.audience()));
     error_of(app.api_with(Method::GET, "/roles", None, &foreign).await, 401).await;
 
     json_of(app.api_with(Method::GET, "/roles", None, &valid).await, 200).await;

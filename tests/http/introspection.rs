@@ -76,9 +76,8 @@ async fn introspection_needs_a_confidential_client_and_knows_only_this_tenants_t
     )
     .unwrap();
     claims["tenant_id"] = json!("elsewhere");
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
-    header.kid = Some(elsewhere.kid.clone());
-    let foreign = jsonwebtoken::encode(&header, &claims, &elsewhere.signing).unwrap();
+    let (kid, signer) = elsewhere.signer(api::auth::signer::KeyAlg::Rs256).unwrap();
+    let foreign = signer.jwt(kid, &claims).unwrap();
     assert_eq!(introspect(&app, &scene, &foreign).await, json!({ "active": false }));
 }
 

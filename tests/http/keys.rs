@@ -1,6 +1,8 @@
 //! Signing keys: rotation, revocation and the kid as a thumbprint; and every way a token can
 //! be forged or broken, each refused with 401.
 
+use api::auth::keys::TenantKeys;
+use api::auth::signer::KeyAlg;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use eventstore::testing::TestDatabase;
@@ -119,13 +121,11 @@ async fn forged_expired_and_malformed_tokens_are_401(db: TestDatabase) {
         }
         claims
     };
-    let rs256 = |kid: &str, key: &EncodingKey, claims: &Value| {
-        let mut header = Header::new(Algorithm::RS256);
-        header.kid = Some(kid.to_owned());
-        jsonwebtoken::encode(&header, claims, key).unwrap()
-    };
+    let rs256 =
+        |kid: &str, keys: &TenantKeys, claims: &Value| keys.signer(KeyAlg::Rs256).unwrap().1.jwt(kid, claims).unwrap();
+    let elsewhere_kid = elsewhere.signer(KeyAlg::Rs256).unwrap().0.to_owned();
     // The control plane's own key with these claims is accepted: each case below changes one thing.
-    json_of(app.api_with(Method::GET, "/roles", None, &rs256(&kid, &keys.signing, &claims)).await, 200).await;
+    json_of(app.api_with(Method::GET, "/roles", None, &rs256(&kid, &keys, &claims)).await, 200).await;
 
     let unsigned =
         format!("{}.{}.", encode_part(&json!({ "alg": "none", "typ": "JWT", "kid": kid })), encode_part(&claims));
@@ -137,13 +137,13 @@ async fn forged_expired_and_malformed_tokens_are_401(db: TestDatabase) {
     let cases = [
         ("alg none", unsigned),
         ("HS256 keyed with the public key", hmac_with_public_key),
-        ("expired", rs256(&kid, &keys.signing, &with(json!({ "iat": now - 7200, "exp": now - 3600 })))),
-        ("not yet valid", rs256(&kid, &keys.signing, &with(json!({ "nbf": now + 3600 })))),
-        ("wrong audience", rs256(&kid, &keys.signing, &with(json!({ "aud": "https://other.example/api/" })))),
-        ("wrong issuer", rs256(&kid, &keys.signing, &with(json!({ "iss": "https://evil.example/" })))),
-        ("unknown kid", rs256("no-such-key", &keys.signing, &claims)),
-        ("another tenant's key under our kid", rs256(&kid, &elsewhere.signing, &claims)),
-        ("another tenant's key and kid", rs256(&elsewhere.kid, &elsewhere.signing, &claims)),
+        ("expired", rs256(&kid, &keys, &with(json!({ "iat": now - 7200, "exp": now - 3600 })))),
+        ("not yet valid", rs256(&kid, &keys, &with(json!({ "nbf": now + 3600 })))),
+        ("wrong audience", rs256(&kid, &keys, &with(json!({ "aud": "https://other.example/api/" })))),
+        ("wrong issuer", rs256(&kid, &keys, &with(json!({ "iss": "https://evil.example/" })))),
+        ("unknown kid", rs256("no-such-key", &keys, &claims)),
+        ("another tenant's key under our kid", rs256(&kid, &elsewhere, &claims)),
+        ("another tenant's key and kid", rs256(&elsewhere_kid, &elsewhere, &claims)),
         ("truncated", valid[..valid.len() - 10].to_owned()),
         ("garbage", "eyJhbGciOiJSUzI1NiJ9.garbage.garbage".to_owned()),
         ("not a JWT", "hello".to_owned()),

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap should fail loudly
 
+mod algorithms;
 mod auth;
 mod bootstrap;
 mod claims;

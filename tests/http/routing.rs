@@ -267,7 +267,6 @@ async fn a_platform_admin_reaches_a_child_by_host_or_header_and_an_ordinary_toke
 /// A control-plane token bound to `org` (the organization of a child tenant), as F5 will issue
 /// them to members of that organization; signed here with the control plane's key.
 async fn organization_token(app: &TestApp, org: &str, permissions: &[&str]) -> String {
-    let keys = app.state.keys.for_tenant(&domain::TenantId::control_plane()).await.unwrap();
     let now = chrono::Utc::now().timestamp();
     let claims = api::auth::AccessClaims {
         iss: app.url("/"),
@@ -284,7 +283,8 @@ async fn organization_token(app: &TestApp, org: &str, permissions: &[&str]) -> S
         org_name: None,
         roles: Vec::new(),
     };
-    api::auth::tokens::sign(keys, claims).await.unwrap()
+    let control_plane = domain::TenantId::control_plane();
+    api::auth::tokens::sign(&app.state.keys, &control_plane, api::auth::signer::KeyAlg::Rs256, claims).await.unwrap()
 }
 
 async fn an_organization_token_manages_its_own_child_tenant_only(db: TestDatabase) {

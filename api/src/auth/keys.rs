@@ -1,34 +1,29 @@
-//! `KeyRing`: each tenant's RS256 signing keys, created on first use, sealed at rest with the
-//! master key, and cached in memory once loaded. A rotation adds a key that signs from then
-//! on while the previous ones keep verifying; a revocation removes a key from verification
-//! and from the JWKS. A key's id is its RFC 7638 thumbprint.
+//! `KeyRing`: each tenant's signing keys, created on first use (RS256 at once; ES256 and EdDSA
+//! when an API first asks for them), sealed at rest with the master key, and cached in memory
+//! once loaded. Each algorithm has its own current key. A rotation adds a key of every algorithm
+//! in use that signs from then on while the previous ones keep verifying; a revocation removes
+//! a key from verification and from the JWKS. A key's id is its RFC 7638 thumbprint.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::TenantId;
 use eventstore::sqlx::{self, AnyPool};
-use jsonwebtoken::{DecodingKey, EncodingKey};
-use rand::rngs::OsRng;
-use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
-use rsa::traits::PublicKeyParts;
-use rsa::{RsaPrivateKey, RsaPublicKey};
+use jsonwebtoken::DecodingKey;
 use serde::Serialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
+use super::signer::{KeyAlg, Signer, SignerError, thumbprint, verifying_key};
 use crate::secrets::{KeyError, MasterKey};
-
-const RSA_BITS: usize = 2048;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyRingError {
     #[error("signing keys cannot be read: {0}")]
     Database(#[from] sqlx::Error),
-    #[error("a signing key cannot be used: {0}")]
-    Key(String),
+    #[error(transparent)]
+    Key(#[from] SignerError),
+    #[error("a stored signing key cannot be used: {0}")]
+    Unusable(String),
     #[error(transparent)]
     Sealed(#[from] KeyError),
     #[error("The signing key does not exist.")]
@@ -37,18 +32,31 @@ pub enum KeyRingError {
     RevokeCurrent,
 }
 
-/// One tenant's keys: the one that signs, and every one that verifies.
+/// One tenant's keys: the current one of each algorithm it signs with, and every one that
+/// verifies.
 pub struct TenantKeys {
-    pub kid: String,
-    pub signing: EncodingKey,
-    pub verifying: HashMap<String, DecodingKey>,
+    signing: HashMap<KeyAlg, (String, Signer)>,
+    verifying: HashMap<String, (KeyAlg, DecodingKey)>,
     /// `{"keys": [...]}` as served at `/.well-known/jwks.json`.
     pub jwks: Value,
 }
 
 impl std::fmt::Debug for TenantKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TenantKeys").field("kid", &self.kid).finish_non_exhaustive()
+        let kids: Vec<&str> = self.verifying.keys().map(String::as_str).collect();
+        f.debug_struct("TenantKeys").field("verifying", &kids).finish_non_exhaustive()
+    }
+}
+
+impl TenantKeys {
+    /// The current key of `alg` and its kid.
+    pub fn signer(&self, alg: KeyAlg) -> Option<(&str, &Signer)> {
+        self.signing.get(&alg).map(|(kid, signer)| (kid.as_str(), signer))
+    }
+
+    /// The key `kid` names, with the one algorithm it verifies.
+    pub fn verifier(&self, kid: &str) -> Option<&(KeyAlg, DecodingKey)> {
+        self.verifying.get(kid)
     }
 }
 
@@ -59,10 +67,11 @@ pub struct SigningKeyView {
     pub kid: String,
     /// The RFC 7638 thumbprint of the public key (the kid, for keys created since F5).
     pub thumbprint: String,
+    /// RS256, ES256 or EdDSA.
     pub alg: &'static str,
-    /// Signs new tokens.
+    /// Signs new tokens (of its algorithm).
     pub current: bool,
-    /// Was current before the current one.
+    /// Was current before the current one of its algorithm.
     pub previous: bool,
     /// When it began signing.
     pub current_since: String,
@@ -78,6 +87,7 @@ pub struct SigningKeyView {
 #[derive(Debug)]
 struct KeyRow {
     kid: String,
+    alg: KeyAlg,
     private_key: String,
     public_jwk: String,
     created_at: String,
@@ -92,15 +102,20 @@ impl KeyRow {
     }
 }
 
-/// The tenant's keys in the order they began signing; the last one not revoked signs. RFC 3339
-/// timestamps of one format sort as text.
+/// The tenant's keys in the order they began signing; of each algorithm, the last one not
+/// revoked signs. RFC 3339 timestamps of one format sort as text.
 fn by_signing_order(mut rows: Vec<KeyRow>) -> Vec<KeyRow> {
     rows.sort_by(|a, b| (a.signing_since(), &a.kid).cmp(&(b.signing_since(), &b.kid)));
     rows
 }
 
-fn current_of(rows: &[KeyRow]) -> Option<&KeyRow> {
-    rows.iter().rev().find(|row| row.revoked_at.is_none())
+fn current_of(rows: &[KeyRow], alg: KeyAlg) -> Option<&KeyRow> {
+    rows.iter().rev().find(|row| row.alg == alg && row.revoked_at.is_none())
+}
+
+/// The algorithms the tenant has a current key of.
+fn algorithms_of(rows: &[KeyRow]) -> Vec<KeyAlg> {
+    KeyAlg::ALL.into_iter().filter(|alg| current_of(rows, *alg).is_some()).collect()
 }
 
 #[derive(Debug)]
@@ -117,22 +132,25 @@ impl KeyRing {
         Self { pool, master, cache: RwLock::default(), creating: tokio::sync::Mutex::new(()) }
     }
 
-    /// The tenant's keys, generating the first one if it has none.
+    /// The tenant's keys, generating its first RS256 key if it has none.
     pub async fn for_tenant(&self, tenant: &TenantId) -> Result<Arc<TenantKeys>, KeyRingError> {
-        if let Some(keys) = self.cached(tenant) {
+        self.signing_with(tenant, KeyAlg::Rs256).await
+    }
+
+    /// The tenant's keys, with a current key of `alg`, generated if it has none.
+    pub async fn signing_with(&self, tenant: &TenantId, alg: KeyAlg) -> Result<Arc<TenantKeys>, KeyRingError> {
+        if let Some(keys) = self.cached(tenant).filter(|keys| keys.signer(alg).is_some()) {
             return Ok(keys);
         }
         let _creating = self.creating.lock().await;
-        if let Some(keys) = self.cached(tenant) {
+        if let Some(keys) = self.cached(tenant).filter(|keys| keys.signer(alg).is_some()) {
             return Ok(keys);
         }
-        let keys = match self.load(tenant).await? {
-            Some(keys) => keys,
-            None => {
-                self.create(tenant, None).await?;
-                self.load(tenant).await?.ok_or_else(|| KeyRingError::Key("the new key was not stored".into()))?
-            }
-        };
+        let mut keys = self.load(tenant).await?;
+        if keys.signer(alg).is_none() {
+            self.create(tenant, alg, None).await?;
+            keys = self.load(tenant).await?;
+        }
         let keys = Arc::new(keys);
         self.cache.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(tenant.clone(), keys.clone());
         Ok(keys)
@@ -143,57 +161,62 @@ impl KeyRing {
     }
 
     async fn rows(&self, tenant: &TenantId) -> Result<Vec<KeyRow>, KeyRingError> {
-        type Columns = (String, String, String, String, Option<String>, Option<String>);
+        type Columns = (String, String, String, String, String, Option<String>, Option<String>);
         let rows: Vec<Columns> = sqlx::query_as(
-            "SELECT kid, private_key, public_jwk, created_at, current_since, revoked_at \
+            "SELECT kid, alg, private_key, public_jwk, created_at, current_since, revoked_at \
              FROM signing_keys WHERE tenant_id = $1",
         )
         .bind(tenant.as_str())
         .fetch_all(&self.pool)
         .await?;
-        let rows = rows.into_iter().map(|(kid, private_key, public_jwk, created_at, current_since, revoked_at)| {
-            KeyRow { kid, private_key, public_jwk, created_at, current_since, revoked_at }
-        });
-        Ok(by_signing_order(rows.collect()))
+        let mut keys = Vec::with_capacity(rows.len());
+        for (kid, alg, private_key, public_jwk, created_at, current_since, revoked_at) in rows {
+            let alg =
+                KeyAlg::parse(&alg).ok_or_else(|| KeyRingError::Unusable(format!("key {kid}: algorithm {alg}")))?;
+            keys.push(KeyRow { kid, alg, private_key, public_jwk, created_at, current_since, revoked_at });
+        }
+        Ok(by_signing_order(keys))
     }
 
-    async fn load(&self, tenant: &TenantId) -> Result<Option<TenantKeys>, KeyRingError> {
+    async fn load(&self, tenant: &TenantId) -> Result<TenantKeys, KeyRingError> {
         let rows = self.rows(tenant).await?;
-        let Some(current) = current_of(&rows) else { return Ok(None) };
-        let der = self.master.open(&seal_context(tenant, &current.kid), &current.private_key)?;
-        let private = RsaPrivateKey::from_pkcs1_der(&der).map_err(|e| KeyRingError::Key(e.to_string()))?;
-        let signing = EncodingKey::from_rsa_der(
-            &private.to_pkcs1_der().map_err(|e| KeyRingError::Key(e.to_string()))?.to_bytes(),
-        );
+        let mut signing = HashMap::new();
+        for alg in algorithms_of(&rows) {
+            let Some(current) = current_of(&rows, alg) else { continue };
+            let secret = self.master.open(&seal_context(tenant, &current.kid), &current.private_key)?;
+            signing.insert(alg, (current.kid.clone(), Signer::from_secret(alg, &secret)?));
+        }
         let mut verifying = HashMap::new();
         let mut jwks = Vec::new();
         for row in rows.iter().filter(|row| row.revoked_at.is_none()) {
-            let jwk: Value = serde_json::from_str(&row.public_jwk).map_err(|e| KeyRingError::Key(e.to_string()))?;
-            let (n, e) = (jwk["n"].as_str().unwrap_or_default(), jwk["e"].as_str().unwrap_or_default());
-            let key = DecodingKey::from_rsa_components(n, e).map_err(|e| KeyRingError::Key(e.to_string()))?;
-            verifying.insert(row.kid.clone(), key);
+            let jwk: Value =
+                serde_json::from_str(&row.public_jwk).map_err(|e| KeyRingError::Unusable(e.to_string()))?;
+            verifying.insert(row.kid.clone(), verifying_key(&jwk)?);
             jwks.push(jwk);
         }
-        Ok(Some(TenantKeys { kid: current.kid.clone(), signing, verifying, jwks: json!({ "keys": jwks }) }))
+        Ok(TenantKeys { signing, verifying, jwks: json!({ "keys": jwks }) })
     }
 
     /// Every key of the tenant, revoked ones included, in the order they began signing.
     pub async fn list(&self, tenant: &TenantId) -> Result<Vec<SigningKeyView>, KeyRingError> {
         self.for_tenant(tenant).await?;
         let rows = self.rows(tenant).await?;
-        let current = current_of(&rows).map(|row| row.kid.clone());
-        let position = rows.iter().position(|row| Some(&row.kid) == current.as_ref());
         let mut views = Vec::with_capacity(rows.len());
         for (index, row) in rows.iter().enumerate() {
-            let jwk: Value = serde_json::from_str(&row.public_jwk).map_err(|e| KeyRingError::Key(e.to_string()))?;
+            let jwk: Value =
+                serde_json::from_str(&row.public_jwk).map_err(|e| KeyRingError::Unusable(e.to_string()))?;
+            let same_alg: Vec<&KeyRow> = rows.iter().filter(|other| other.alg == row.alg).collect();
+            let position = same_alg.iter().position(|other| other.kid == row.kid).unwrap_or(index);
+            let current = current_of(&rows, row.alg).map(|c| c.kid.as_str());
+            let current_position = same_alg.iter().position(|other| Some(other.kid.as_str()) == current);
             views.push(SigningKeyView {
                 kid: row.kid.clone(),
                 thumbprint: thumbprint(&jwk),
-                alg: "RS256",
-                current: Some(index) == position,
-                previous: position.is_some_and(|p| p > 0 && index == p - 1),
+                alg: row.alg.as_str(),
+                current: Some(position) == current_position,
+                previous: current_position.is_some_and(|p| p > 0 && position == p - 1),
                 current_since: row.signing_since().to_owned(),
-                current_until: rows.get(index + 1).map(|next| next.signing_since().to_owned()),
+                current_until: same_alg.get(position + 1).map(|next| next.signing_since().to_owned()),
                 revoked: row.revoked_at.is_some(),
                 revoked_at: row.revoked_at.clone(),
             });
@@ -201,14 +224,21 @@ impl KeyRing {
         Ok(views)
     }
 
-    /// Adds a key that signs from now on; the previous ones keep verifying until revoked.
-    /// Returns its kid.
+    /// Adds a key of every algorithm in use that signs from now on; the previous ones keep
+    /// verifying until revoked. Returns the new RS256 key's kid.
     pub async fn rotate(&self, tenant: &TenantId) -> Result<String, KeyRingError> {
         self.for_tenant(tenant).await?;
         let _creating = self.creating.lock().await;
-        let kid = self.create(tenant, Some(now())).await?;
+        let since = now();
+        let mut rs256 = String::new();
+        for alg in algorithms_of(&self.rows(tenant).await?) {
+            let kid = self.create(tenant, alg, Some(since.clone())).await?;
+            if alg == KeyAlg::Rs256 {
+                rs256 = kid;
+            }
+        }
         self.forget(tenant);
-        Ok(kid)
+        Ok(rs256)
     }
 
     /// Stops verifying with `kid` and drops it from the JWKS. Revoking a revoked key changes
@@ -219,7 +249,7 @@ impl KeyRing {
         if !rows.iter().any(|row| row.kid == kid) {
             return Err(KeyRingError::UnknownKey);
         }
-        if current_of(&rows).is_some_and(|row| row.kid == kid) {
+        if rows.iter().any(|row| row.kid == kid && current_of(&rows, row.alg).is_some_and(|c| c.kid == kid)) {
             return Err(KeyRingError::RevokeCurrent);
         }
         sqlx::query("UPDATE signing_keys SET revoked_at = $3 WHERE tenant_id = $1 AND kid = $2 AND revoked_at IS NULL")
@@ -239,30 +269,34 @@ impl KeyRing {
         self.cache.write().unwrap_or_else(std::sync::PoisonError::into_inner).remove(tenant);
     }
 
-    /// Generates and stores a key; `current_since` makes it the signing key from then on.
-    async fn create(&self, tenant: &TenantId, current_since: Option<String>) -> Result<String, KeyRingError> {
-        let private = tokio::task::spawn_blocking(|| RsaPrivateKey::new(&mut OsRng, RSA_BITS))
+    /// Generates and stores a key of `alg`; `current_since` makes it that algorithm's signing
+    /// key from then on.
+    async fn create(
+        &self,
+        tenant: &TenantId,
+        alg: KeyAlg,
+        current_since: Option<String>,
+    ) -> Result<String, KeyRingError> {
+        let (signer, secret) = tokio::task::spawn_blocking(move || Signer::generate(alg))
             .await
-            .map_err(|e| KeyRingError::Key(e.to_string()))?
-            .map_err(|e| KeyRingError::Key(e.to_string()))?;
-        let public = private.to_public_key();
-        let kid = thumbprint(&public_jwk("", &public));
-        let jwk = public_jwk(&kid, &public);
-        let der = private.to_pkcs1_der().map_err(|e| KeyRingError::Key(e.to_string()))?;
-        let sealed = self.master.seal(&seal_context(tenant, &kid), der.as_bytes());
+            .map_err(|e| KeyRingError::Unusable(e.to_string()))??;
+        let kid = thumbprint(&signer.public_jwk(""));
+        let jwk = signer.public_jwk(&kid);
+        let sealed = self.master.seal(&seal_context(tenant, &kid), &secret);
         sqlx::query(
-            "INSERT INTO signing_keys (tenant_id, kid, private_key, public_jwk, created_at, current_since) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO signing_keys (tenant_id, kid, alg, private_key, public_jwk, created_at, current_since) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(tenant.as_str())
         .bind(&kid)
+        .bind(alg.as_str())
         .bind(sealed)
         .bind(jwk.to_string())
         .bind(now())
         .bind(current_since)
         .execute(&self.pool)
         .await?;
-        tracing::info!(tenant = %tenant, kid = %kid, "created a signing key");
+        tracing::info!(tenant = %tenant, kid = %kid, alg = alg.as_str(), "created a signing key");
         Ok(kid)
     }
 }
@@ -271,48 +305,18 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
-/// RFC 7638: SHA-256 over the required members of the JWK, in lexicographic order, without
-/// whitespace; base64url.
-fn thumbprint(jwk: &Value) -> String {
-    let canonical = json!({ "e": jwk["e"], "kty": jwk["kty"], "n": jwk["n"] });
-    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.to_string().as_bytes()))
-}
-
 fn seal_context(tenant: &TenantId, kid: &str) -> String {
     format!("{tenant}/{kid}")
-}
-
-fn public_jwk(kid: &str, key: &RsaPublicKey) -> Value {
-    json!({
-        "kty": "RSA",
-        "use": "sig",
-        "alg": "RS256",
-        "kid": kid,
-        "n": URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()),
-        "e": URL_SAFE_NO_PAD.encode(key.e().to_bytes_be()),
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// RFC 7638 §3.1's example key and thumbprint.
-    #[test]
-    fn the_thumbprint_is_rfc_7638s() {
-        let jwk = json!({
-            "kty": "RSA",
-            "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
-            "e": "AQAB",
-            "alg": "RS256",
-            "kid": "2011-04-29",
-        });
-        assert_eq!(thumbprint(&jwk), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
-    }
-
     fn row(kid: &str, created_at: &str, current_since: Option<&str>, revoked: bool) -> KeyRow {
         KeyRow {
             kid: kid.into(),
+            alg: KeyAlg::Rs256,
             private_key: String::new(),
             public_jwk: String::new(),
             created_at: created_at.into(),
@@ -329,7 +333,7 @@ mod tests {
             row("b", "2026-11-23T09:00:00.000000Z", Some("2026-11-23T09:00:00.000000Z"), false),
         ]);
         assert_eq!(rows.iter().map(|r| r.kid.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
-        assert_eq!(current_of(&rows).map(|r| r.kid.as_str()), Some("b"));
+        assert_eq!(current_of(&rows, KeyAlg::Rs256).map(|r| r.kid.as_str()), Some("b"));
     }
 
     #[test]
@@ -339,6 +343,6 @@ mod tests {
             row("x", "2026-11-01T00:00:00.000001Z", None, false),
         ]);
         // Both began signing at creation; every process orders them alike and picks the later.
-        assert_eq!(current_of(&rows).map(|r| r.kid.as_str()), Some("y"));
+        assert_eq!(current_of(&rows, KeyAlg::Rs256).map(|r| r.kid.as_str()), Some("y"));
     }
 }

@@ -4,6 +4,7 @@
 pub mod caller;
 pub mod keys;
 pub mod scopes;
+pub mod signer;
 pub mod throttle;
 pub mod tokens;
 

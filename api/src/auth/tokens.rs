@@ -1,10 +1,12 @@
 //! Access tokens: the claims tenancy signs, and how a presented token is verified.
 
+use domain::TenantId;
+use jsonwebtoken::Validation;
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::keys::TenantKeys;
+use super::keys::{KeyRing, KeyRingError, TenantKeys};
+use super::signer::{KeyAlg, SignerError};
 
 /// The claims of an access token, with Auth0's names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,19 +48,36 @@ pub enum VerifyError {
     Invalid,
 }
 
-/// Signs with the tenant's current key. RSA signing costs a millisecond of CPU, so it runs off
-/// the async workers.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    #[error(transparent)]
+    Keys(#[from] KeyRingError),
+    #[error(transparent)]
+    Signer(#[from] SignerError),
+    #[error("signing was interrupted: {0}")]
+    Interrupted(String),
+}
+
+/// Signs with the tenant's current key of `alg`. An RSA signature costs a millisecond of CPU,
+/// so it runs off the async workers; the others are cheaper than the move.
 pub async fn sign<C: Serialize + Send + 'static>(
-    keys: std::sync::Arc<TenantKeys>,
+    ring: &KeyRing,
+    tenant: &TenantId,
+    alg: KeyAlg,
     claims: C,
-) -> Result<String, jsonwebtoken::errors::Error> {
-    let signed = tokio::task::spawn_blocking(move || {
-        let mut header = Header::new(Algorithm::RS256);
-        header.kid = Some(keys.kid.clone());
-        jsonwebtoken::encode(&header, &claims, &keys.signing)
-    })
-    .await;
-    signed.unwrap_or_else(|join| Err(jsonwebtoken::errors::Error::from(ErrorKind::Provider(join.to_string()))))
+) -> Result<String, SignError> {
+    let keys = ring.signing_with(tenant, alg).await?;
+    let slow = keys.signer(alg).is_some_and(|(_, signer)| signer.is_slow());
+    let sign = move || {
+        let (kid, signer) =
+            keys.signer(alg).ok_or_else(|| KeyRingError::Unusable(format!("no {} key", alg.as_str())))?;
+        Ok(signer.jwt(kid, &claims)?)
+    };
+    if slow {
+        tokio::task::spawn_blocking(sign).await.map_err(|e| SignError::Interrupted(e.to_string()))?
+    } else {
+        sign()
+    }
 }
 
 /// The tenant a token says it was issued by, read without verifying anything: it only picks
@@ -73,7 +92,7 @@ pub fn claimed_tenant(token: &str) -> Option<String> {
     serde_json::from_slice::<Claimed>(&bytes).ok().map(|c| c.tenant_id)
 }
 
-/// Verifies signature (with the key the header names), issuer (one of `issuers`), audience
+/// Verifies signature (with the key the header names, in its algorithm), issuer (one of `issuers`), audience
 /// (when one is required), expiry and not-before.
 pub fn verify(
     keys: &TenantKeys,
@@ -82,11 +101,13 @@ pub fn verify(
     audience: Option<&str>,
 ) -> Result<AccessClaims, VerifyError> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Invalid)?;
-    if header.alg != Algorithm::RS256 {
+    let (alg, key) = header.kid.as_deref().and_then(|kid| keys.verifier(kid)).ok_or(VerifyError::Invalid)?;
+    // The key decides the algorithm, never the token: `none`, or HS256 keyed with a public key,
+    // do not pass for the key's own.
+    if header.alg != alg.jwt() {
         return Err(VerifyError::Invalid);
     }
-    let key = header.kid.as_deref().and_then(|kid| keys.verifying.get(kid)).ok_or(VerifyError::Invalid)?;
-    let mut validation = Validation::new(Algorithm::RS256);
+    let mut validation = Validation::new(alg.jwt());
     validation.leeway = 5;
     validation.validate_nbf = true;
     validation.set_issuer(issuers);

@@ -22,6 +22,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::app::AppState;
 use crate::auth::AccessClaims;
+use crate::auth::signer::KeyAlg;
 use crate::auth::tokens::sign;
 use crate::routing::{Site, UnknownHost};
 
@@ -284,10 +285,9 @@ async fn client_credentials(
         }
         None => granted,
     };
-    let lifetime = resource_servers::get(&state.db.pool, tenant, &audience)
-        .await
-        .map_err(OAuthError::server_error)?
-        .map_or(domain::resource_server::DEFAULT_TOKEN_LIFETIME, |api| api.token_lifetime);
+    let api = resource_servers::get(&state.db.pool, tenant, &audience).await.map_err(OAuthError::server_error)?;
+    let lifetime = api.as_ref().map_or(domain::resource_server::DEFAULT_TOKEN_LIFETIME, |api| api.token_lifetime);
+    let alg = api.as_ref().map_or(KeyAlg::Rs256, |api| KeyAlg::for_api(&api.signing_alg));
     let now = chrono::Utc::now().timestamp();
     let claims = AccessClaims {
         iss: site.issuer.clone(),
@@ -304,8 +304,7 @@ async fn client_credentials(
         org_name: None,
         roles: Vec::new(),
     };
-    let keys = state.keys.for_tenant(tenant).await.map_err(OAuthError::server_error)?;
-    let access_token = sign(keys, claims).await.map_err(OAuthError::server_error)?;
+    let access_token = sign(&state.keys, tenant, alg, claims).await.map_err(OAuthError::server_error)?;
     let body = TokenResponse {
         access_token,
         token_type: "Bearer",

@@ -31,7 +31,9 @@ impl From<KeyRingError> for ApiError {
         match err {
             KeyRingError::UnknownKey => Self::NotFound { message: err.to_string(), code: "inexistent_signing_key" },
             KeyRingError::RevokeCurrent => Self::BadRequest { message: err.to_string(), code: "invalid_operation" },
-            KeyRingError::Database(_) | KeyRingError::Key(_) | KeyRingError::Sealed(_) => Self::internal(err),
+            KeyRingError::Database(_) | KeyRingError::Key(_) | KeyRingError::Unusable(_) | KeyRingError::Sealed(_) => {
+                Self::internal(err)
+            }
         }
     }
 }

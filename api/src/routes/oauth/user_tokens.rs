@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::{OAuthError, TokenResponse};
 use crate::app::AppState;
 use crate::auth::AccessClaims;
+use crate::auth::signer::KeyAlg;
 use crate::auth::tokens::sign;
 use crate::routing::Site;
 
@@ -116,7 +117,6 @@ impl UserTokens<'_> {
         let org_name = claims.org_name.filter(|_| settings.allow_organization_name_in_authentication_api);
         let now = chrono::Utc::now().timestamp();
         let exp = now + i64::from(api.token_lifetime);
-        let keys = state.keys.for_tenant(&site.tenant).await.map_err(OAuthError::server_error)?;
         let id_token = if granted.includes("openid") {
             let id = IdClaims {
                 iss: site.issuer.clone(),
@@ -127,7 +127,8 @@ impl UserTokens<'_> {
                 org_id: claims.org_id.clone(),
                 org_name: org_name.clone(),
             };
-            Some(sign(keys.clone(), id).await.map_err(OAuthError::server_error)?)
+            // Signed as Auth0 signs ID tokens by default: RS256, whatever the API's algorithm.
+            Some(sign(&state.keys, &site.tenant, KeyAlg::Rs256, id).await.map_err(OAuthError::server_error)?)
         } else {
             None
         };
@@ -147,7 +148,8 @@ impl UserTokens<'_> {
             org_id: claims.org_id,
             org_name,
         };
-        let access_token = sign(keys, access).await.map_err(OAuthError::server_error)?;
+        let alg = KeyAlg::for_api(&api.signing_alg);
+        let access_token = sign(&state.keys, &site.tenant, alg, access).await.map_err(OAuthError::server_error)?;
         let response = TokenResponse {
             access_token,
             token_type: "Bearer",
