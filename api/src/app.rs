@@ -10,6 +10,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use commands::Commands;
 use eventstore::{Database, Vault};
+use projections::read_models::applications::Applications;
 use projections::read_models::claims::Claims;
 use projections::read_models::fanout::SyncOptions;
 use projections::read_models::role_permissions::RolePermissions;
@@ -18,7 +19,7 @@ use projections::{MemoryProjection, Projections};
 use tower_http::trace::TraceLayer;
 
 use crate::auth::throttle::LoginThrottle;
-use crate::auth::{KeyRing, VerifiedTokens};
+use crate::auth::{AccessClaims, Caller, KeyRing, VerifiedTokens};
 use crate::config::{ServeConfig, Urls};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
@@ -38,7 +39,13 @@ pub struct AppState {
     pub directory: Arc<TenantDirectory>,
     /// Users' roles and permissions, in memory: what tokens, introspection and claims say.
     pub claims: Arc<Claims>,
-    pub verified: Arc<VerifiedTokens>,
+    /// Clients and their grants, in memory: what the OAuth endpoints authenticate with.
+    pub applications: Arc<Applications>,
+    /// Management API tokens already verified, as the caller they stand for.
+    pub verified: Arc<VerifiedTokens<Caller>>,
+    /// Tokens introspection already verified, as their claims (checked against the live
+    /// claims model on every request all the same).
+    pub introspected: Arc<VerifiedTokens<AccessClaims>>,
     /// Failed password logins per user and per address.
     pub throttle: Arc<LoginThrottle>,
     pub master_key: MasterKey,
@@ -55,6 +62,7 @@ pub struct MemoryModels {
     pub role_permissions: Arc<RolePermissions>,
     pub directory: Arc<TenantDirectory>,
     pub claims: Arc<Claims>,
+    pub applications: Arc<Applications>,
 }
 
 impl MemoryModels {
@@ -63,12 +71,13 @@ impl MemoryModels {
             role_permissions: Arc::new(RolePermissions::new(sync)),
             directory: Arc::new(TenantDirectory::default()),
             claims: Arc::new(Claims::new()),
+            applications: Arc::new(Applications::new()),
         }
     }
 
     /// For [`Projections::start_with_memory`].
     pub fn projections(&self) -> Vec<Arc<dyn MemoryProjection>> {
-        vec![self.role_permissions.clone(), self.directory.clone(), self.claims.clone()]
+        vec![self.role_permissions.clone(), self.directory.clone(), self.claims.clone(), self.applications.clone()]
     }
 }
 
@@ -88,11 +97,13 @@ impl AppState {
         Self {
             commands,
             keys: Arc::new(KeyRing::new(db.pool.clone(), master_key.clone())),
-            verified: Arc::new(VerifiedTokens::default()),
+            verified: Arc::default(),
+            introspected: Arc::default(),
             throttle: Arc::new(LoginThrottle::default()),
             role_permissions: memory.role_permissions,
             directory: memory.directory,
             claims: memory.claims,
+            applications: memory.applications,
             vault,
             master_key,
             urls: Arc::new(urls),

@@ -12,6 +12,7 @@ eventstore::backend_tests!(
     introspection_reflects_a_role_removal_and_a_block_at_once,
     introspection_needs_a_confidential_client_and_knows_only_this_tenants_tokens,
     userinfo_answers_the_users_claims_for_a_user_token_only,
+    a_machine_tokens_introspection_follows_its_clients_grant,
 );
 
 async fn introspect(app: &TestApp, scene: &Scene, token: &str) -> Value {
@@ -98,4 +99,24 @@ async fn userinfo_answers_the_users_claims_for_a_user_token_only(db: TestDatabas
     let discovery = json_of(app.get("/.well-known/openid-configuration").await, 200).await;
     assert_eq!(discovery["userinfo_endpoint"], app.url("/userinfo"));
     assert_eq!(discovery["introspection_endpoint"], app.url("/oauth/introspect"));
+}
+
+async fn a_machine_tokens_introspection_follows_its_clients_grant(db: TestDatabase) {
+    let app = TestApp::start(db).await;
+    let scene = scene(&app, web_app()).await;
+    let machine = json!({ "name": "Worker", "app_type": "non_interactive", "grant_types": ["client_credentials"] });
+    let worker = json_of(app.api(Method::POST, "/clients", Some(machine)).await, 201).await;
+    let grant = json!({ "client_id": worker["client_id"], "audience": API, "scope": ["read", "write"] });
+    let grant = json_of(app.api(Method::POST, "/client-grants", Some(grant)).await, 201).await;
+    let body = json!({ "grant_type": "client_credentials", "client_id": worker["client_id"], "client_secret": worker["client_secret"], "audience": API });
+    let answer = json_of(app.client.post(app.url("/oauth/token")).json(&body).send().await.unwrap(), 200).await;
+    let token = answer["access_token"].as_str().unwrap();
+    assert_eq!(introspect(&app, &scene, token).await["scope"], "read write");
+
+    let path = format!("/client-grants/{}", grant["id"].as_str().unwrap());
+    json_of(app.api(Method::PATCH, &path, Some(json!({ "scope": ["read"] }))).await, 200).await;
+    let answer = introspect(&app, &scene, token).await;
+    assert_eq!((answer["scope"].as_str(), answer["permissions"].clone()), (Some("read"), json!(["read"])));
+    assert_eq!(app.api(Method::DELETE, &path, None).await.status(), 204);
+    assert_eq!(introspect(&app, &scene, token).await, json!({ "active": false }), "the grant is gone");
 }

@@ -10,8 +10,8 @@
 //!
 //! A token of any other tenant is not a credential here: 401, as for a forged one.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -186,36 +186,5 @@ impl Caller {
             ),
             code: "insufficient_scope",
         }
-    }
-}
-
-/// Tokens whose signature, issuer and audience were verified, with when they expire: a
-/// signature check costs tens of microseconds, a lookup well under one. Only the expiry and a
-/// key revocation can change a cached answer: the expiry is checked on every hit, and a
-/// revocation empties the cache. Bounded: emptied when full.
-#[derive(Debug, Default)]
-pub struct VerifiedTokens {
-    entries: RwLock<HashMap<String, (Caller, i64)>>,
-}
-
-impl VerifiedTokens {
-    const CAPACITY: usize = 10_000;
-
-    fn get(&self, token: &str, now: i64) -> Option<Caller> {
-        let entries = self.entries.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        entries.get(token).filter(|(_, exp)| *exp > now).map(|(caller, _)| caller.clone())
-    }
-
-    /// Forgets every verification: after a key revocation, tokens it signed must fail again.
-    pub fn clear(&self) {
-        self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
-    }
-
-    fn insert(&self, token: &str, caller: Caller, exp: i64) {
-        let mut entries = self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if entries.len() >= Self::CAPACITY {
-            entries.clear();
-        }
-        entries.insert(token.to_owned(), (caller, exp));
     }
 }

@@ -7,7 +7,9 @@ pub mod scopes;
 pub mod signer;
 pub mod throttle;
 pub mod tokens;
+pub mod verified;
 
-pub use caller::{Caller, VerifiedTokens};
+pub use caller::Caller;
 pub use keys::KeyRing;
 pub use tokens::AccessClaims;
+pub use verified::VerifiedTokens;

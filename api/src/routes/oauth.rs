@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use projections::read_models::clients::{self, ClientCredentials};
+use projections::read_models::clients::ClientCredentials;
 use projections::read_models::resource_servers;
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -234,10 +234,7 @@ async fn authenticated(
         .client_id
         .as_deref()
         .ok_or_else(|| OAuthError::invalid_request("Missing required parameter: client_id"))?;
-    let client = clients::credentials(&state.db.pool, tenant, client_id)
-        .await
-        .map_err(OAuthError::server_error)?
-        .ok_or_else(OAuthError::invalid_client)?;
+    let client = state.applications.credentials(tenant, client_id).ok_or_else(OAuthError::invalid_client)?;
     let authenticated = match request.client_secret.as_deref() {
         Some(secret) => state.master_key.verify_client_secret(secret, &client.secret_hash),
         None => client.token_endpoint_auth_method == "none" && public == Public::Allowed,
@@ -270,10 +267,7 @@ async fn client_credentials(
     let audience = request.audience.filter(|a| !a.is_empty()).ok_or_else(|| {
         OAuthError::access_denied("No audience parameter was provided, and no default audience has been configured")
     })?;
-    let granted = clients::granted_scopes(&state.db.pool, tenant, &client.client_id, &audience)
-        .await
-        .map_err(OAuthError::server_error)?
-        .ok_or_else(|| {
+    let granted = state.applications.granted_scopes(tenant, &client.client_id, &audience).ok_or_else(|| {
             OAuthError::access_denied(format!(
                 "Client is not authorized to access \"{audience}\". You need to create a \"client-grant\" associated to this API."
             ))

@@ -143,55 +143,13 @@ async fn apply_grant(
 }
 
 /// What the token endpoint needs to authenticate a client.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientCredentials {
     pub client_id: String,
     pub secret_hash: String,
     pub grant_types: Vec<String>,
     /// `none` for a public client (no secret), else how it presents its secret.
     pub token_endpoint_auth_method: String,
-}
-
-pub async fn credentials(
-    pool: &AnyPool,
-    tenant: &TenantId,
-    client_id: &str,
-) -> Result<Option<ClientCredentials>, sqlx::Error> {
-    let row: Option<(String, String, String, Option<String>)> = sqlx::query_as(
-        "SELECT client_id, secret_hash, grant_types, settings FROM clients WHERE tenant_id = $1 AND client_id = $2",
-    )
-    .bind(tenant.as_str())
-    .bind(client_id)
-    .fetch_optional(pool)
-    .await?;
-    Ok(row.map(|(client_id, secret_hash, grant_types, settings)| {
-        // F2's bootstrap client has no settings row: a machine client, authenticated by secret.
-        let settings = settings.and_then(|json| serde_json::from_str::<ClientSettings>(&json).ok());
-        ClientCredentials {
-            client_id,
-            secret_hash,
-            grant_types: serde_json::from_str(&grant_types).unwrap_or_default(),
-            token_endpoint_auth_method: settings
-                .map_or_else(|| "client_secret_post".to_owned(), |s| s.token_endpoint_auth_method),
-        }
-    }))
-}
-
-/// The scopes a client was granted for an audience, if it has a grant for it.
-pub async fn granted_scopes(
-    pool: &AnyPool,
-    tenant: &TenantId,
-    client_id: &str,
-    audience: &str,
-) -> Result<Option<Vec<String>>, sqlx::Error> {
-    let scope: Option<String> =
-        sqlx::query_scalar("SELECT scope FROM client_grants WHERE tenant_id = $1 AND client_id = $2 AND audience = $3")
-            .bind(tenant.as_str())
-            .bind(client_id)
-            .bind(audience)
-            .fetch_optional(pool)
-            .await?;
-    Ok(scope.map(|s| serde_json::from_str(&s).unwrap_or_default()))
 }
 
 /// A client as the Management API shows it: Auth0's fields, never the secret (it is shown

@@ -1,6 +1,7 @@
 //! The read models of the Management API: one file per model, each with its projection and
 //! the queries that answer from it. Every query takes the tenant.
 
+pub mod applications;
 pub mod claims;
 pub mod clients;
 pub mod fanout;

@@ -103,6 +103,7 @@ pub(crate) async fn revoke(
     let revoked = state.keys.revoke(&caller.tenant, &kid).await?;
     // Tokens it signed were verified and remembered; they must be refused from now on.
     state.verified.clear();
+    state.introspected.clear();
     tracing::info!(tenant = %caller.tenant, kid = %kid, by = %caller.actor().sub, "signing key revoked");
     Ok(Json(KeyId { kid: revoked.kid }))
 }

@@ -136,14 +136,23 @@ fn invalid_token() -> Response {
 }
 
 /// The token's claims if the tenant issued it and it verifies (signature, issuer, expiry), for
-/// any of the tenant's audiences.
+/// any of the tenant's audiences. The claimed tenant is checked before the cache: a token is
+/// cached only under the tenant that verified it.
 async fn verified(state: &AppState, tenant: &TenantId, token: &str) -> Result<Option<AccessClaims>, OAuthError> {
     if claimed_tenant(token).as_deref() != Some(tenant.as_str()) {
         return Ok(None);
     }
+    let now = chrono::Utc::now().timestamp();
+    if let Some(claims) = state.introspected.get(token, now) {
+        return Ok(Some(claims));
+    }
     let keys = state.keys.for_tenant(tenant).await.map_err(OAuthError::server_error)?;
     let issuers = state.urls.issuers_of(tenant, &state.directory.domains(tenant));
-    Ok(verify(&keys, token, &issuers, None).ok().filter(|claims| claims.tenant_id == tenant.as_str()))
+    let claims = verify(&keys, token, &issuers, None).ok().filter(|claims| claims.tenant_id == tenant.as_str());
+    if let Some(claims) = &claims {
+        state.introspected.insert(token, claims.clone(), claims.exp);
+    }
+    Ok(claims)
 }
 
 /// A `client_credentials` token: it has no user.
@@ -161,11 +170,15 @@ struct Live {
 
 impl Live {
     /// `None` when the token no longer stands: its user was deleted or blocked, or left the
-    /// organization the token is for.
+    /// organization the token is for; its client or the client's grant was deleted.
     fn of(state: &AppState, tenant: &TenantId, claims: AccessClaims) -> Option<Self> {
         if is_machine(&claims) {
-            let scope = claims.scope.split_whitespace().map(str::to_owned).collect();
-            return Some(Self { permissions: claims.permissions.clone(), roles: Vec::new(), scope, claims });
+            // What the client's grant still allows of what the token was granted: nothing when
+            // the client or its grant was deleted.
+            let granted = state.applications.granted_scopes(tenant, &claims.azp, &claims.aud)?;
+            let held = |s: &&str| granted.iter().any(|g| g == s);
+            let scope: Vec<String> = claims.scope.split_whitespace().filter(held).map(str::to_owned).collect();
+            return Some(Self { permissions: scope.clone(), roles: Vec::new(), scope, claims });
         }
         let user = state.claims.claims(&state.role_permissions, tenant, &claims.sub, claims.org_id.as_deref()).ok()?;
         if user.blocked {
