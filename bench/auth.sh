@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Authentication under load: client_credentials tokens/s (RS256), password logins/s beside the
+# Authentication under load: client_credentials tokens/s (RS256, ES256, EdDSA), password logins/s beside the
 # machine's argon2id verifications/s, and introspection requests/s. Not a test: it reports.
 #
 #   bench/auth.sh                                                           # SQLite, temporary
@@ -20,11 +20,15 @@ source bench/lib.sh
 start_server
 echo "argon2id ceiling: $(BENCH_SECONDS="$seconds" cargo bench -p api --bench argon2 --quiet 2>/dev/null | tail -1)"
 
-api POST /resource-servers '{"name":"Bench","identifier":"https://bench/","scopes":[{"value":"read:things"}]}' >/dev/null
 app=$(api POST /clients '{"name":"Bench app","app_type":"regular_web","grant_types":["password","client_credentials"]}')
 app_id=$(field client_id <<<"$app")
 app_secret=$(field client_secret <<<"$app")
-api POST /client-grants "{\"client_id\":\"$app_id\",\"audience\":\"https://bench/\",\"scope\":[\"read:things\"]}" >/dev/null
+for alg in RS256 ES256 EdDSA; do # https://bench/ signs RS256; https://bench-es256/, https://bench-eddsa/
+  identifier="https://bench/"
+  [ "$alg" = RS256 ] || identifier="https://bench-$(tr '[:upper:]' '[:lower:]' <<<"$alg")/"
+  api POST /resource-servers "{\"name\":\"Bench $alg\",\"identifier\":\"$identifier\",\"signing_alg\":\"$alg\",\"scopes\":[{\"value\":\"read:things\"}]}" >/dev/null
+  api POST /client-grants "{\"client_id\":\"$app_id\",\"audience\":\"$identifier\",\"scope\":[\"read:things\"]}" >/dev/null
+done
 api POST /users '{"email":"bench@example.com","password":"correct horse battery"}' >/dev/null
 
 body() { # a JSON body as a wrk script
@@ -35,7 +39,9 @@ wrk.headers["content-type"] = "application/json"
 response = function(status) if status ~= 200 then error("status " .. status) end end
 LUA
 }
-body cc "{\"grant_type\":\"client_credentials\",\"client_id\":\"$app_id\",\"client_secret\":\"$app_secret\",\"audience\":\"https://bench/\"}"
+for audience in bench bench-es256 bench-eddsa; do
+  body "cc-$audience" "{\"grant_type\":\"client_credentials\",\"client_id\":\"$app_id\",\"client_secret\":\"$app_secret\",\"audience\":\"https://$audience/\"}"
+done
 body password "{\"grant_type\":\"password\",\"username\":\"bench@example.com\",\"password\":\"correct horse battery\",\"client_id\":\"$app_id\",\"client_secret\":\"$app_secret\",\"audience\":\"https://bench/\"}"
 user_token=$(curl -sf "$base/oauth/token" -H 'content-type: application/json' -d "$(sed -n "s/^wrk.body = '\(.*\)'$/\1/p" "$work/password.lua")" | field access_token)
 body introspect "{\"token\":\"$user_token\",\"client_id\":\"$app_id\",\"client_secret\":\"$app_secret\"}"
@@ -44,6 +50,8 @@ run() { # name, script, path
   wrk_row "$1" -s "$work/$2.lua" "$base$3"
 }
 table_header
-run "client_credentials (RS256)" cc /oauth/token
+run "client_credentials (RS256)" cc-bench /oauth/token
+run "client_credentials (ES256)" cc-bench-es256 /oauth/token
+run "client_credentials (EdDSA)" cc-bench-eddsa /oauth/token
 run "password login" password /oauth/token
 run "introspection" introspect /oauth/introspect
