@@ -1,11 +1,16 @@
 //! Password hashing: argon2id with OWASP's parameters (m = 19 MiB, t = 2, p = 1), run off the
 //! async workers because one hash takes tens of milliseconds of CPU by design.
+//!
+//! At most one hash per core runs at a time; the others wait their turn without a thread. More
+//! at once would not finish sooner: they would share the cores, evict each other's 19 MiB
+//! from the caches, and let a burst of logins allocate 19 MiB each (a thousand of them, 19 GiB).
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand::rngs::OsRng;
 
 use domain::settings::PasswordPolicy;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
@@ -20,11 +25,20 @@ fn argon2() -> Result<Argon2<'static>, PasswordError> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
+/// A turn to hash: one per core.
+async fn turn() -> Result<SemaphorePermit<'static>, PasswordError> {
+    static TURNS: std::sync::OnceLock<Semaphore> = std::sync::OnceLock::new();
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    let turns = TURNS.get_or_init(|| Semaphore::new(cores));
+    turns.acquire().await.map_err(|e| PasswordError::Hashing(e.to_string()))
+}
+
 /// The PHC string of `password` (`$argon2id$v=19$m=19456,t=2,p=1$…`), if it meets `policy`.
 pub async fn hash(password: String, policy: PasswordPolicy) -> Result<String, PasswordError> {
     if password.chars().count() < policy.min_length as usize {
         return Err(PasswordError::TooShort { min_length: policy.min_length });
     }
+    let _turn = turn().await?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         argon2()?
@@ -40,6 +54,7 @@ pub async fn hash(password: String, policy: PasswordPolicy) -> Result<String, Pa
 /// hash (no such user, or a user without a password) a fixed hash is checked instead and the
 /// answer is no: a login takes as long whether the user exists or not.
 pub async fn verify(password: String, phc: Option<String>) -> Result<bool, PasswordError> {
+    let _turn = turn().await?;
     tokio::task::spawn_blocking(move || {
         let argon2 = argon2()?;
         let known = phc.is_some();
