@@ -130,6 +130,7 @@ impl Commands {
             client_id: input.client_id,
             audience: input.audience,
             scope: input.scopes.into_iter().map(|scope| scope.value).collect(),
+            ..ClientGrantFields::default()
         };
         let grant_stream = streams::client_grant(&cp, &grant_fields.id);
         let grant = ClientGrant::Absent

@@ -6,7 +6,8 @@
 //! one grant per client and audience is claimed in the append's transaction.
 
 use domain::client::{Client, ClientChanges, ClientCommand, ClientFields, ClientSettings};
-use domain::client_grant::{ClientGrant, ClientGrantCommand, ClientGrantEvent, ClientGrantFields};
+use domain::client_grant::{ClientGrant, ClientGrantChanges, ClientGrantCommand, ClientGrantEvent, ClientGrantFields};
+use domain::organization::Organization;
 use domain::{Aggregate, TenantId};
 use eventstore::{StreamWrite, UniqueChange};
 
@@ -70,18 +71,17 @@ impl Commands {
         .await
     }
 
+    /// A new grant of `fields` (its id is generated; no organizations yet).
     pub async fn create_client_grant(
         &self,
         ctx: &Context,
-        client_id: String,
-        audience: String,
-        scope: Vec<String>,
+        fields: ClientGrantFields,
     ) -> Result<Committed<ClientGrant>, CommandError> {
-        let mut guards = self.check_client_exists(&ctx.tenant, &client_id).await?;
-        guards.extend(self.check_audience(&ctx.tenant, &audience, &scope).await?);
+        let mut guards = self.check_client_exists(&ctx.tenant, &fields.client_id).await?;
+        guards.extend(self.check_audience(&ctx.tenant, &fields.audience, &fields.scope).await?);
         let id = ids::new_grant_id();
         let stream = streams::client_grant(&ctx.tenant, &id);
-        let command = ClientGrantCommand::Create(ClientGrantFields { id, client_id, audience, scope });
+        let command = ClientGrantCommand::Create(ClientGrantFields { id, organizations: Default::default(), ..fields });
         self.run_grant(ctx, (&stream, Source::Fresh), command, guards).await
     }
 
@@ -89,14 +89,49 @@ impl Commands {
         &self,
         ctx: &Context,
         id: &str,
-        scope: Vec<String>,
+        changes: ClientGrantChanges,
     ) -> Result<Committed<ClientGrant>, CommandError> {
         let stream = streams::client_grant(&ctx.tenant, id);
         let loaded = load::<ClientGrant>(&self.store, &ctx.tenant, &stream).await?;
         let grant = loaded.state.live().ok_or_else(|| CommandError::not_found("The client grant does not exist"))?;
         let mut guards = self.check_client_exists(&ctx.tenant, &grant.client_id).await?;
-        guards.extend(self.check_audience(&ctx.tenant, &grant.audience, &scope).await?);
-        self.run_grant(ctx, (&stream, Source::Log), ClientGrantCommand::Update { scope }, guards).await
+        if let Some(scope) = &changes.scope {
+            guards.extend(self.check_audience(&ctx.tenant, &grant.audience, scope).await?);
+        }
+        self.run_grant(ctx, (&stream, Source::Log), ClientGrantCommand::Update(changes), guards).await
+    }
+
+    /// Lets the grant's client ask for tokens in `organization_id`, a live organization of the
+    /// tenant (checked in the append).
+    pub async fn add_client_grant_organization(
+        &self,
+        ctx: &Context,
+        organization_id: &str,
+        grant_id: &str,
+    ) -> Result<Committed<ClientGrant>, CommandError> {
+        let ids = [organization_id.to_owned()];
+        let guards = require_live(
+            &self.store,
+            &ctx.tenant,
+            (&ids, streams::organization),
+            |organization: &Organization| organization.live().is_some(),
+            |_| CommandError::not_found("The organization does not exist"),
+        )
+        .await?;
+        let stream = streams::client_grant(&ctx.tenant, grant_id);
+        let command = ClientGrantCommand::AddOrganization(organization_id.to_owned());
+        self.run_grant(ctx, (&stream, Source::Log), command, guards).await
+    }
+
+    pub async fn remove_client_grant_organization(
+        &self,
+        ctx: &Context,
+        organization_id: &str,
+        grant_id: &str,
+    ) -> Result<Committed<ClientGrant>, CommandError> {
+        let stream = streams::client_grant(&ctx.tenant, grant_id);
+        let command = ClientGrantCommand::RemoveOrganization(organization_id.to_owned());
+        self.run_grant(ctx, (&stream, Source::Log), command, Vec::new()).await
     }
 
     pub async fn delete_client_grant(&self, ctx: &Context, id: &str) -> Result<Committed<ClientGrant>, CommandError> {
@@ -185,7 +220,9 @@ fn grant_changes(tenant: &TenantId, owner: &str, events: &[ClientGrantEvent]) ->
         .filter_map(|event| match event {
             ClientGrantEvent::Created(grant) => Some(grant_claim(tenant, owner, grant)),
             ClientGrantEvent::Deleted { client_id, audience, .. } => Some(grant_release(tenant, client_id, audience)),
-            ClientGrantEvent::Updated(_) => None,
+            ClientGrantEvent::Updated(_)
+            | ClientGrantEvent::OrganizationAdded { .. }
+            | ClientGrantEvent::OrganizationRemoved { .. } => None,
         })
         .collect()
 }

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use domain::client_grant::{ClientGrant, ClientGrantCommand, ClientGrantEvent};
+use domain::client_grant::{ClientGrant, ClientGrantChanges, ClientGrantCommand, ClientGrantEvent};
 use domain::event::decode;
 use domain::role::{Role, RoleCommand, RoleEvent};
 use domain::user::{User, UserCommand, UserEvent};
@@ -72,7 +72,8 @@ impl Commands {
                 extra.unique.push(grant_release(tenant, &grant.client_id, &grant.audience));
                 ClientGrantCommand::Delete
             } else {
-                ClientGrantCommand::Update { scope: grant.scope.iter().filter(|s| !gone(s)).cloned().collect() }
+                let scope = Some(grant.scope.iter().filter(|s| !gone(s)).cloned().collect());
+                ClientGrantCommand::Update(ClientGrantChanges { scope, ..ClientGrantChanges::default() })
             };
             if let Some((version, events)) = decided(&loaded, Some(command))? {
                 extra.guards.push(write(tenant, stream, version, events));

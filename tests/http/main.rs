@@ -14,6 +14,7 @@ mod health;
 mod introspection;
 mod keys;
 mod login;
+mod machine_organizations;
 mod organizations;
 mod rebuild;
 mod refresh;

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use domain::client_grant::{ClientGrantFields, OrganizationUsage};
 use projections::read_models::clients::ClientCredentials;
 use projections::read_models::resource_servers;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -261,17 +262,16 @@ async fn client_credentials(
     request: TokenRequest,
 ) -> Result<Response, OAuthError> {
     let tenant = &site.tenant;
-    if request.organization.is_some() {
-        return Err(OAuthError::invalid_request("organization is not supported for client_credentials yet"));
-    }
     let audience = request.audience.filter(|a| !a.is_empty()).ok_or_else(|| {
         OAuthError::access_denied("No audience parameter was provided, and no default audience has been configured")
     })?;
-    let granted = state.applications.granted_scopes(tenant, &client.client_id, &audience).ok_or_else(|| {
-            OAuthError::access_denied(format!(
-                "Client is not authorized to access \"{audience}\". You need to create a \"client-grant\" associated to this API."
-            ))
-        })?;
+    let grant = state.applications.grant(tenant, &client.client_id, &audience).ok_or_else(|| {
+        OAuthError::access_denied(format!(
+            "Client is not authorized to access \"{audience}\". You need to create a \"client-grant\" associated to this API."
+        ))
+    })?;
+    let organization = machine_organization(state, site, &grant, request.organization.as_deref())?;
+    let granted = grant.scope;
     let scopes: Vec<String> = match request.scope.as_deref().map(str::split_whitespace) {
         Some(requested) => {
             let requested: Vec<&str> = requested.collect();
@@ -294,8 +294,10 @@ async fn client_credentials(
         gty: Some("client-credentials".into()),
         permissions: scopes.clone(),
         tenant_id: tenant.to_string(),
-        org_id: None,
-        org_name: None,
+        org_id: organization.as_ref().map(|(id, _)| id.clone()),
+        org_name: organization
+            .map(|(_, name)| name)
+            .filter(|_| state.claims.settings(tenant).allow_organization_name_in_authentication_api),
         roles: Vec::new(),
     };
     let access_token = sign(&state.keys, tenant, alg, claims).await.map_err(OAuthError::server_error)?;
@@ -308,6 +310,34 @@ async fn client_credentials(
         refresh_token: None,
     };
     Ok(body.into_response())
+}
+
+/// The organization (id, name) a machine token is for, by the grant's rules (Auth0's
+/// organizations for machine-to-machine access): `deny` refuses one, `require` insists on one,
+/// and one asked for must be associated with the grant unless it allows any.
+fn machine_organization(
+    state: &AppState,
+    site: &Site,
+    grant: &ClientGrantFields,
+    asked: Option<&str>,
+) -> Result<Option<(String, String)>, OAuthError> {
+    let Some(asked) = asked else {
+        if grant.organization_usage == OrganizationUsage::Require {
+            return Err(OAuthError::invalid_request("An organization is required for this client and audience."));
+        }
+        return Ok(None);
+    };
+    if grant.organization_usage == OrganizationUsage::Deny {
+        return Err(OAuthError::access_denied(
+            "The client grant does not allow organizations (organization_usage is deny).",
+        ));
+    }
+    let invalid = || OAuthError::access_denied(format!("parameter organization is invalid: {asked}"));
+    let (id, name) = state.claims.organization(&site.tenant, asked).ok_or_else(invalid)?;
+    if !grant.allows_organization(&id) {
+        return Err(invalid());
+    }
+    Ok(Some((id, name)))
 }
 
 fn empty_as_none<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {

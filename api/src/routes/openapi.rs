@@ -33,6 +33,7 @@ use crate::error::ErrorBody;
         organizations::list_member_roles, organizations::assign_member_roles, organizations::remove_member_roles,
         clients::list, clients::create, clients::read, clients::update, clients::delete, clients::rotate_secret,
         client_grants::list, client_grants::create, client_grants::update, client_grants::delete,
+        client_grants::organization_grants, client_grants::associate, client_grants::dissociate,
         signing_keys::list, signing_keys::read, signing_keys::rotate, signing_keys::revoke,
     ),
     components(schemas(ErrorBody)),

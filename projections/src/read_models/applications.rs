@@ -1,6 +1,6 @@
 //! Clients and their grants in memory: what the token, introspection and revocation endpoints
-//! need to authenticate a client and to know what it may ask for, on every request, without a
-//! database round trip. Rebuilt from the log at start and exact once a command's position is
+//! need to authenticate a client and to know what it may ask for (scopes, organizations), on
+//! every request, without a database round trip; and the grants of an organization. Rebuilt from the log at start and exact once a command's position is
 //! applied, like every memory model; the `clients.v1` tables keep serving the Management API.
 
 use std::collections::HashMap;
@@ -8,7 +8,8 @@ use std::sync::RwLock;
 
 use domain::TenantId;
 use domain::client::ClientEvent;
-use domain::client_grant::ClientGrantEvent;
+use domain::client_grant::{ClientGrantEvent, ClientGrantFields};
+use domain::organization::OrganizationEvent;
 use eventstore::RecordedEvent;
 
 use super::clients::ClientCredentials;
@@ -23,8 +24,8 @@ pub struct Applications {
 #[derive(Debug, Default)]
 struct State {
     clients: HashMap<(TenantId, String), ClientCredentials>,
-    /// (tenant, client id, audience) → the granted scopes.
-    grants: HashMap<(TenantId, String, String), Vec<String>>,
+    /// (tenant, client id, audience) → the grant.
+    grants: HashMap<(TenantId, String, String), ClientGrantFields>,
     /// (tenant, grant id) → (client id, audience): a deleted grant's event names its key.
     grant_keys: HashMap<(TenantId, String), (String, String)>,
 }
@@ -43,9 +44,22 @@ impl Applications {
         self.read().clients.get(&(tenant.clone(), client_id.to_owned())).cloned()
     }
 
-    /// The scopes the client was granted for `audience`, if it has a grant for it.
-    pub fn granted_scopes(&self, tenant: &TenantId, client_id: &str, audience: &str) -> Option<Vec<String>> {
+    /// The client's grant for `audience`, if it has one.
+    pub fn grant(&self, tenant: &TenantId, client_id: &str, audience: &str) -> Option<ClientGrantFields> {
         self.read().grants.get(&(tenant.clone(), client_id.to_owned(), audience.to_owned())).cloned()
+    }
+
+    /// The grants associated with the organization, by client and audience.
+    pub fn organization_grants(&self, tenant: &TenantId, organization_id: &str) -> Vec<ClientGrantFields> {
+        let state = self.read();
+        let mut grants: Vec<ClientGrantFields> = state
+            .grants
+            .iter()
+            .filter(|((t, _, _), grant)| t == tenant && grant.organizations.contains(organization_id))
+            .map(|(_, grant)| grant.clone())
+            .collect();
+        grants.sort_by(|a, b| (&a.client_id, &a.audience).cmp(&(&b.client_id, &b.audience)));
+        grants
     }
 }
 
@@ -63,6 +77,9 @@ impl MemoryProjection for Applications {
             "client_grant.created",
             "client_grant.updated",
             "client_grant.deleted",
+            "client_grant.organization_added",
+            "client_grant.organization_removed",
+            "organization.deleted",
             TENANT_DELETED,
         ]
     }
@@ -72,6 +89,11 @@ impl MemoryProjection for Applications {
         // Decode before taking the lock: a failure leaves the model as it was.
         let change = if event.event_type == TENANT_DELETED {
             Change::TenantDeleted
+        } else if event.event_type == "organization.deleted" {
+            match decode::<OrganizationEvent>(event)? {
+                OrganizationEvent::Deleted { id, .. } => Change::OrganizationDeleted(id),
+                _ => return Ok(()),
+            }
         } else if event.event_type.starts_with("client_grant.") {
             Change::Grant(decode::<ClientGrantEvent>(event)?)
         } else {
@@ -109,9 +131,29 @@ impl MemoryProjection for Applications {
                 state.grants.retain(|(t, client, _), _| !(t == tenant && *client == client_id));
                 state.grant_keys.retain(|(t, _), (client, _)| !(t == tenant && *client == client_id));
             }
+            Change::OrganizationDeleted(organization_id) => {
+                for ((t, _, _), grant) in &mut state.grants {
+                    if t == tenant {
+                        grant.organizations.remove(&organization_id);
+                    }
+                }
+            }
             Change::Grant(ClientGrantEvent::Created(grant) | ClientGrantEvent::Updated(grant)) => {
-                state.grant_keys.insert((tenant.clone(), grant.id), (grant.client_id.clone(), grant.audience.clone()));
-                state.grants.insert((tenant.clone(), grant.client_id, grant.audience), grant.scope);
+                let key = (tenant.clone(), grant.client_id.clone(), grant.audience.clone());
+                state
+                    .grant_keys
+                    .insert((tenant.clone(), grant.id.clone()), (grant.client_id.clone(), grant.audience.clone()));
+                state.grants.insert(key, grant);
+            }
+            Change::Grant(ClientGrantEvent::OrganizationAdded { client_id, audience, organization_id, .. }) => {
+                if let Some(grant) = state.grants.get_mut(&(tenant.clone(), client_id, audience)) {
+                    grant.organizations.insert(organization_id);
+                }
+            }
+            Change::Grant(ClientGrantEvent::OrganizationRemoved { client_id, audience, organization_id, .. }) => {
+                if let Some(grant) = state.grants.get_mut(&(tenant.clone(), client_id, audience)) {
+                    grant.organizations.remove(&organization_id);
+                }
             }
             Change::Grant(ClientGrantEvent::Deleted { id, .. }) => {
                 if let Some((client_id, audience)) = state.grant_keys.remove(&(tenant.clone(), id)) {
@@ -125,6 +167,7 @@ impl MemoryProjection for Applications {
 
 enum Change {
     TenantDeleted,
+    OrganizationDeleted(String),
     Client(ClientEvent),
     Grant(ClientGrantEvent),
 }
@@ -159,6 +202,7 @@ mod tests {
             client_id: "app".into(),
             audience: "https://api/".into(),
             scope: scope.iter().map(|s| (*s).to_owned()).collect(),
+            ..ClientGrantFields::default()
         }
     }
 
@@ -177,16 +221,16 @@ mod tests {
         let rotated = ClientEvent::SecretRotated { client_id: "app".into(), secret_hash: "hmac-sha256:2".into() };
         model.apply(&recorded("acme", &rotated)).unwrap();
         assert_eq!(model.credentials(&acme, "app").unwrap().secret_hash, "hmac-sha256:2");
-        assert_eq!(model.granted_scopes(&acme, "app", "https://api/").unwrap(), ["read", "write"]);
+        assert_eq!(model.grant(&acme, "app", "https://api/").unwrap().scope, ["read", "write"]);
         assert_eq!(model.credentials(&TenantId::parse("other").unwrap(), "app"), None, "tenant first");
 
         let deleted =
             ClientGrantEvent::Deleted { id: "cgr_1".into(), client_id: "app".into(), audience: "https://api/".into() };
         model.apply(&recorded("acme", &deleted)).unwrap();
-        assert_eq!(model.granted_scopes(&acme, "app", "https://api/"), None);
+        assert_eq!(model.grant(&acme, "app", "https://api/"), None);
         model.apply(&recorded("acme", &ClientGrantEvent::Created(grant("cgr_2", &["read"])))).unwrap();
         model.apply(&recorded("acme", &ClientEvent::Deleted { client_id: "app".into() })).unwrap();
         assert_eq!(model.credentials(&acme, "app"), None);
-        assert_eq!(model.granted_scopes(&acme, "app", "https://api/"), None);
+        assert_eq!(model.grant(&acme, "app", "https://api/"), None);
     }
 }

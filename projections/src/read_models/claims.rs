@@ -45,6 +45,19 @@ struct State {
     settings: HashMap<TenantId, SettingsOverrides>,
 }
 
+impl State {
+    /// The organization `id_or_name` names: by id first, then by name.
+    fn organization(&self, tenant: &TenantId, id_or_name: &str) -> Option<(String, &Organization)> {
+        let key = (tenant.clone(), id_or_name.to_owned());
+        let id = match self.organizations.contains_key(&key) {
+            true => id_or_name.to_owned(),
+            false => self.organization_names.get(&key)?.clone(),
+        };
+        let organization = self.organizations.get(&(tenant.clone(), id.clone()))?;
+        Some((id, organization))
+    }
+}
+
 #[derive(Debug, Default)]
 struct User {
     email_index: Option<String>,
@@ -307,16 +320,7 @@ impl Claims {
         let (role_ids, org) = match organization {
             None => (user.roles.iter().collect::<Vec<_>>(), None),
             Some(wanted) => {
-                let id = match state.organizations.contains_key(&(tenant.clone(), wanted.to_owned())) {
-                    true => wanted.to_owned(),
-                    false => state
-                        .organization_names
-                        .get(&(tenant.clone(), wanted.to_owned()))
-                        .cloned()
-                        .ok_or(ClaimsError::UnknownOrganization)?,
-                };
-                let organization =
-                    state.organizations.get(&(tenant.clone(), id.clone())).ok_or(ClaimsError::UnknownOrganization)?;
+                let (id, organization) = state.organization(tenant, wanted).ok_or(ClaimsError::UnknownOrganization)?;
                 let member_roles = organization.members.get(user_id).ok_or(ClaimsError::NotAMember)?;
                 let mut ids: Vec<&String> = member_roles.iter().collect();
                 if state.effective(tenant).flags.get(INHERIT_GLOBAL_PERMISSIONS).copied().unwrap_or(false) {
@@ -336,6 +340,11 @@ impl Claims {
             org_name,
             blocked: user.blocked,
         })
+    }
+
+    /// The id and name of the organization `id_or_name` names.
+    pub fn organization(&self, tenant: &TenantId, id_or_name: &str) -> Option<(String, String)> {
+        self.read().organization(tenant, id_or_name).map(|(id, organization)| (id, organization.name.clone()))
     }
 
     /// The user a login names: by email blind index first, then by username.

@@ -5,10 +5,11 @@
 use async_trait::async_trait;
 use domain::TenantId;
 use domain::client::{ClientEvent, ClientSettings};
-use domain::client_grant::ClientGrantEvent;
+use domain::client_grant::{ClientGrantEvent, ClientGrantFields, OrganizationUsage};
 use eventstore::RecordedEvent;
 use eventstore::sqlx::{self, AnyConnection, AnyPool, FromRow};
 use serde::Serialize;
+use serde_json::Value;
 
 use super::{ALL_ROWS, Listed, Page, TENANT_DELETED, decode, drop_tenant, json_text, timestamp};
 use crate::{Projection, ProjectionError};
@@ -111,26 +112,36 @@ async fn apply_grant(
     match grant {
         ClientGrantEvent::Created(g) => {
             sqlx::query(
-                "INSERT INTO client_grants (tenant_id, id, client_id, audience, scope, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, id) DO NOTHING",
+                "INSERT INTO client_grants (tenant_id, id, client_id, audience, scope, organization_usage, \
+                                            allow_any_organization, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant_id, id) DO NOTHING",
             )
             .bind(tenant)
             .bind(&g.id)
             .bind(&g.client_id)
             .bind(&g.audience)
             .bind(json_text(event, &g.scope)?)
+            .bind(usage_text(g.organization_usage))
+            .bind(i64::from(g.allow_any_organization))
             .bind(timestamp(event))
             .execute(&mut *tx)
             .await?;
         }
         ClientGrantEvent::Updated(g) => {
-            sqlx::query("UPDATE client_grants SET scope = $3 WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant)
-                .bind(&g.id)
-                .bind(json_text(event, &g.scope)?)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE client_grants SET scope = $3, organization_usage = $4, allow_any_organization = $5 \
+                 WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(tenant)
+            .bind(&g.id)
+            .bind(json_text(event, &g.scope)?)
+            .bind(usage_text(g.organization_usage))
+            .bind(i64::from(g.allow_any_organization))
+            .execute(&mut *tx)
+            .await?;
         }
+        // The associated organizations are answered from memory (`applications.memory`).
+        ClientGrantEvent::OrganizationAdded { .. } | ClientGrantEvent::OrganizationRemoved { .. } => {}
         ClientGrantEvent::Deleted { id, .. } => {
             sqlx::query("DELETE FROM client_grants WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant)
@@ -140,6 +151,10 @@ async fn apply_grant(
         }
     }
     Ok(())
+}
+
+fn usage_text(usage: OrganizationUsage) -> String {
+    serde_json::to_value(usage).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 /// What the token endpoint needs to authenticate a client.
@@ -246,6 +261,22 @@ pub struct ClientGrantView {
     pub client_id: String,
     pub audience: String,
     pub scope: Vec<String>,
+    /// `deny`, `allow` or `require`: whether tokens may or must name an organization.
+    pub organization_usage: OrganizationUsage,
+    pub allow_any_organization: bool,
+}
+
+impl From<&ClientGrantFields> for ClientGrantView {
+    fn from(grant: &ClientGrantFields) -> Self {
+        Self {
+            id: grant.id.clone(),
+            client_id: grant.client_id.clone(),
+            audience: grant.audience.clone(),
+            scope: grant.scope.clone(),
+            organization_usage: grant.organization_usage,
+            allow_any_organization: grant.allow_any_organization,
+        }
+    }
 }
 
 #[derive(Debug, FromRow)]
@@ -254,6 +285,8 @@ struct GrantRow {
     client_id: String,
     audience: String,
     scope: String,
+    organization_usage: String,
+    allow_any_organization: i64,
 }
 
 impl From<GrantRow> for ClientGrantView {
@@ -263,17 +296,22 @@ impl From<GrantRow> for ClientGrantView {
             client_id: row.client_id,
             audience: row.audience,
             scope: serde_json::from_str(&row.scope).unwrap_or_default(),
+            organization_usage: serde_json::from_value(Value::String(row.organization_usage)).unwrap_or_default(),
+            allow_any_organization: row.allow_any_organization != 0,
         }
     }
 }
 
+const GRANT_COLUMNS: &str = "id, client_id, audience, scope, organization_usage, allow_any_organization";
+
 pub async fn grant(pool: &AnyPool, tenant: &TenantId, id: &str) -> Result<Option<ClientGrantView>, sqlx::Error> {
-    let row: Option<GrantRow> =
-        sqlx::query_as("SELECT id, client_id, audience, scope FROM client_grants WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.as_str())
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
+    let row: Option<GrantRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {GRANT_COLUMNS} FROM client_grants WHERE tenant_id = $1 AND id = $2"
+    )))
+    .bind(tenant.as_str())
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
     Ok(row.map(ClientGrantView::from))
 }
 
@@ -287,7 +325,7 @@ pub async fn grants(
     const FILTER: &str = "FROM client_grants WHERE tenant_id = $1 AND ($2 = '' OR client_id = $2) \
          AND ($3 = '' OR audience = $3)";
     let rows: Vec<GrantRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT id, client_id, audience, scope {FILTER} ORDER BY client_id, audience LIMIT $4 OFFSET $5"
+        "SELECT {GRANT_COLUMNS} {FILTER} ORDER BY client_id, audience LIMIT $4 OFFSET $5"
     )))
     .bind(tenant.as_str())
     .bind(client_id.unwrap_or_default())

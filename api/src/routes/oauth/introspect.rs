@@ -174,9 +174,12 @@ impl Live {
     fn of(state: &AppState, tenant: &TenantId, claims: AccessClaims) -> Option<Self> {
         if is_machine(&claims) {
             // What the client's grant still allows of what the token was granted: nothing when
-            // the client or its grant was deleted.
-            let granted = state.applications.granted_scopes(tenant, &claims.azp, &claims.aud)?;
-            let held = |s: &&str| granted.iter().any(|g| g == s);
+            // the client or its grant was deleted, or its organization no longer allowed.
+            let grant = state.applications.grant(tenant, &claims.azp, &claims.aud)?;
+            if claims.org_id.as_ref().is_some_and(|org_id| !grant.allows_organization(org_id)) {
+                return None;
+            }
+            let held = |s: &&str| grant.scope.iter().any(|g| g == s);
             let scope: Vec<String> = claims.scope.split_whitespace().filter(held).map(str::to_owned).collect();
             return Some(Self { permissions: scope.clone(), roles: Vec::new(), scope, claims });
         }
