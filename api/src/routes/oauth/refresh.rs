@@ -32,35 +32,23 @@ pub(super) async fn grant(
         .ok_or_else(|| OAuthError::invalid_request("Missing required parameter: refresh_token"))?;
     let session = session(state, site, token).await?;
     let grant = session.state().grant().cloned().ok_or_else(|| OAuthError::invalid_grant(UNKNOWN_TOKEN))?;
+    let presented = state.master_key.hash_refresh_token(token);
     let replacement = commands::new_refresh_token(session.id());
     let metadata = actor(site, &grant.user_id, &client.client_id);
     let rotate = |organization: Option<String>| RefreshTokenCommand::Rotate {
-        presented: state.master_key.hash_refresh_token(token),
+        presented: presented.clone(),
         replacement: state.master_key.hash_refresh_token(&replacement),
         client_id: client.client_id.clone(),
         organization,
         now: chrono::Utc::now().timestamp(),
     };
-    if !session.state().is_current(&state.master_key.hash_refresh_token(token)) {
+    if !session.state().is_current(&presented) {
         // Replaced or revoked: before anything else is told, the rotation refuses it, and
         // revokes every successor if it was replaced.
         let refused_anyway = state.commands.rotate_refresh_token(session, rotate(grant.organization), metadata).await;
         return Err(refused_anyway.err().map_or_else(|| OAuthError::invalid_grant(UNKNOWN_TOKEN), refused));
     }
-    // RFC 6749 §6: a refresh may narrow the scope, never widen it.
-    let requested = match request.scope.as_deref() {
-        Some(scope) => {
-            if let Some(extra) = scope.split_whitespace().find(|s| !grant.scope.iter().any(|g| g == s)) {
-                return Err(OAuthError::new(
-                    StatusCode::FORBIDDEN,
-                    "invalid_scope",
-                    format!("The scope {extra:?} was not granted with the refresh token."),
-                ));
-            }
-            scope.to_owned()
-        }
-        None => grant.scope.join(" "),
-    };
+    let requested = narrowed(request.scope.as_deref(), &grant.scope)?;
     let organization = request.organization.as_deref().or(grant.organization.as_deref());
     let claims = live_claims(state, site, &grant.user_id, organization, UNKNOWN_TOKEN)?;
     if claims.blocked {
@@ -82,6 +70,20 @@ pub(super) async fn grant(
         refresh_token: Some(replacement),
     };
     tokens.respond(state).await
+}
+
+/// The scope a refresh asks for: by default the login's, else a part of it (RFC 6749 §6: a
+/// refresh may narrow the scope, never widen it).
+fn narrowed(asked: Option<&str>, granted: &[String]) -> Result<String, OAuthError> {
+    let Some(asked) = asked else { return Ok(granted.join(" ")) };
+    match asked.split_whitespace().find(|s| !granted.iter().any(|g| g == s)) {
+        Some(wider) => Err(OAuthError::new(
+            StatusCode::FORBIDDEN,
+            "invalid_scope",
+            format!("The scope {wider:?} was not granted with the refresh token."),
+        )),
+        None => Ok(asked.to_owned()),
+    }
 }
 
 /// `POST /oauth/revoke`: the client that holds a refresh token ends it and every successor.
