@@ -13,6 +13,7 @@ use eventstore::{Database, Vault};
 use projections::read_models::applications::Applications;
 use projections::read_models::claims::Claims;
 use projections::read_models::fanout::SyncOptions;
+use projections::read_models::key_events::KeyEvents;
 use projections::read_models::role_permissions::RolePermissions;
 use projections::read_models::tenant_directory::TenantDirectory;
 use projections::{MemoryProjection, Projections};
@@ -41,6 +42,9 @@ pub struct AppState {
     pub claims: Arc<Claims>,
     /// Clients and their grants, in memory: what the OAuth endpoints authenticate with.
     pub applications: Arc<Applications>,
+    /// Signing-key events applied: what tells the caches below, and the key ring's, that the
+    /// keys changed (in this process or another).
+    pub key_events: Arc<KeyEvents>,
     /// Management API tokens already verified, as the caller they stand for.
     pub verified: Arc<VerifiedTokens<Caller>>,
     /// Tokens introspection already verified, as their claims (checked against the live
@@ -63,6 +67,7 @@ pub struct MemoryModels {
     pub directory: Arc<TenantDirectory>,
     pub claims: Arc<Claims>,
     pub applications: Arc<Applications>,
+    pub key_events: Arc<KeyEvents>,
 }
 
 impl MemoryModels {
@@ -72,12 +77,19 @@ impl MemoryModels {
             directory: Arc::new(TenantDirectory::default()),
             claims: Arc::new(Claims::new()),
             applications: Arc::new(Applications::new()),
+            key_events: Arc::new(KeyEvents::new()),
         }
     }
 
     /// For [`Projections::start_with_memory`].
     pub fn projections(&self) -> Vec<Arc<dyn MemoryProjection>> {
-        vec![self.role_permissions.clone(), self.directory.clone(), self.claims.clone(), self.applications.clone()]
+        vec![
+            self.role_permissions.clone(),
+            self.directory.clone(),
+            self.claims.clone(),
+            self.applications.clone(),
+            self.key_events.clone(),
+        ]
     }
 }
 
@@ -94,9 +106,12 @@ impl AppState {
         let commands = Commands::new(db.store.clone(), vault.clone())
             .with_sync(config.instance.sync.options())
             .with_base_domain(urls.base_domain.clone());
+        let keys =
+            Arc::new(KeyRing::new(db.pool.clone(), master_key.clone(), (commands.clone(), memory.key_events.clone())));
         Self {
+            key_events: memory.key_events.clone(),
             commands,
-            keys: Arc::new(KeyRing::new(db.pool.clone(), master_key.clone())),
+            keys,
             verified: Arc::default(),
             introspected: Arc::default(),
             throttle: Arc::new(LoginThrottle::default()),

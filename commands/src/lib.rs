@@ -18,6 +18,7 @@ mod refresh_tokens;
 mod resource_servers;
 mod revocations;
 mod roles;
+mod signing_keys;
 mod streams;
 mod synced;
 mod tenants;

@@ -32,6 +32,11 @@ pub(crate) fn login(tenant: &TenantId, user_id: Option<&str>) -> String {
     format!("login:{tenant}:{}", user_id.unwrap_or(domain::login::UNKNOWN_USER))
 }
 
+/// A tenant's signing keys' lifecycle.
+pub(crate) fn signing_keys(tenant: &TenantId) -> String {
+    format!("signing_keys:{tenant}")
+}
+
 /// One rotating refresh token and its successors.
 pub(crate) fn refresh_token(tenant: &TenantId, id: &str) -> String {
     format!("refresh_token:{tenant}:{id}")

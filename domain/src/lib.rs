@@ -17,6 +17,7 @@ pub mod refresh_token;
 pub mod resource_server;
 pub mod role;
 pub mod settings;
+pub mod signing_key;
 pub mod sync;
 pub mod tenant;
 mod tenant_id;

@@ -15,6 +15,7 @@ eventstore::backend_tests!(
     rotation_keeps_old_tokens_valid_until_their_key_is_revoked,
     the_current_key_and_unknown_keys_cannot_be_revoked,
     forged_expired_and_malformed_tokens_are_401,
+    a_key_revoked_in_one_process_stops_verifying_in_another_and_the_log_records_it,
 );
 
 /// A fresh management token (not the harness's remembered one).
@@ -152,4 +153,39 @@ async fn forged_expired_and_malformed_tokens_are_401(db: TestDatabase) {
         let response = app.api_with(Method::GET, "/roles", None, &token).await;
         assert_eq!(response.status(), 401, "{case}");
     }
+}
+
+async fn a_key_revoked_in_one_process_stops_verifying_in_another_and_the_log_records_it(db: TestDatabase) {
+    let app = TestApp::start(db).await;
+    let other = app.beside().await;
+    let old_token = new_token(&app).await;
+    let old_kid = kid_of(&old_token);
+    // The other process verifies the token, and remembers it verified.
+    json_of(other.api_with(Method::GET, "/roles", None, &old_token).await, 200).await;
+    json_of(other.api_with(Method::GET, "/roles", None, &old_token).await, 200).await;
+
+    json_of(app.api(Method::POST, "/keys/signing/rotate", None).await, 201).await;
+    let token = new_token(&app).await;
+    json_of(app.api_with(Method::PUT, &format!("/keys/signing/{old_kid}/revoke"), None, &token).await, 200).await;
+    let head = app.head().await;
+    other.state.projections.wait_for(head, std::time::Duration::from_secs(5)).await.unwrap();
+    error_of(other.api_with(Method::GET, "/roles", None, &old_token).await, 401).await;
+    json_of(other.api_with(Method::GET, "/roles", None, &token).await, 200).await;
+    assert_eq!(jwks_kids(&other).await, [kid_of(&token)], "the other process's JWKS follows");
+
+    let query = eventstore::LogQuery::after(0).types(["signing_key.created", "signing_key.revoked"]);
+    let events = app.state.db.store.read(&query).await.unwrap();
+    let seen: Vec<(&str, Value)> = events.iter().map(|e| (e.event_type.as_str(), e.payload["kid"].clone())).collect();
+    assert_eq!(
+        seen,
+        [
+            ("signing_key.created", json!(old_kid)),
+            ("signing_key.created", json!(kid_of(&token))),
+            ("signing_key.revoked", json!(old_kid)),
+        ]
+    );
+    assert_eq!(events[0].stream_id, "signing_keys:control_plane");
+    assert_eq!(events[1].payload["rotation"], true);
+    assert_eq!(events[2].metadata.actor.as_ref().unwrap().client_id.as_deref(), Some(CLIENT_ID), "who revoked it");
+    other.stop().await;
 }

@@ -25,8 +25,9 @@ pub struct TestApp {
     token: OnceCell<String>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
-    /// Dropped last: the database outlives the server that uses it.
-    _db: TestDatabase,
+    /// Dropped last: the database outlives the server that uses it. A second process
+    /// ([`TestApp::beside`]) borrows its first's.
+    _db: Option<TestDatabase>,
 }
 
 impl TestApp {
@@ -40,6 +41,19 @@ impl TestApp {
         config.instance.bootstrap.client_id = Some(CLIENT_ID.into());
         config.instance.bootstrap.client_secret = Some(api::secrets::Secret::new(CLIENT_SECRET));
         configure(&mut config);
+        Self::launch(config, Some(db)).await
+    }
+
+    /// A second server process on the same database (same master key, same public URL, so the
+    /// same issuer), as a deployment of several processes runs them. It must not outlive `self`.
+    pub async fn beside(&self) -> Self {
+        let mut config = (*self.state.config).clone();
+        config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        config.instance.public_url = Some(format!("http://{}", self.address));
+        Self::launch(config, None).await
+    }
+
+    async fn launch(config: ServeConfig, db: Option<TestDatabase>) -> Self {
         let server = Server::build(config).await.expect("the server starts");
         let address = server.local_addr();
         let state = server.state().clone();

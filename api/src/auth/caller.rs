@@ -76,7 +76,7 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(|| ApiError::Unauthorized("Missing authentication".into()))?;
         let site = Site::of(parts, state)?;
         let now = chrono::Utc::now().timestamp();
-        let caller = match state.verified.get(token, now) {
+        let caller = match state.verified.get(token, now, state.key_events.generation()) {
             Some(caller) => caller,
             None => Self::verified(token, &site, state).await?,
         };
@@ -95,6 +95,8 @@ impl Caller {
             Some(claimed) if claimed == control_plane.as_str() => control_plane,
             _ => return Err(invalid()),
         };
+        // Read before the keys: a key event applied meanwhile makes this entry stale, not kept.
+        let generation = state.key_events.generation();
         let keys = state.keys.for_tenant(&issuer).await.map_err(ApiError::internal)?;
         let issuers = state.urls.issuers_of(&issuer, &state.directory.domains(&issuer));
         let claims = verify(&keys, token, &issuers, Some(&state.urls.management_audience()))
@@ -119,7 +121,7 @@ impl Caller {
             client_id: claims.azp,
             permissions: Arc::new(permissions),
         };
-        state.verified.insert(token, caller.clone(), claims.exp);
+        state.verified.insert(token, caller.clone(), claims.exp, generation);
         Ok(caller)
     }
 

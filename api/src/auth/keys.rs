@@ -3,13 +3,21 @@
 //! once loaded. Each algorithm has its own current key. A rotation adds a key of every algorithm
 //! in use that signs from then on while the previous ones keep verifying; a revocation removes
 //! a key from verification and from the JWKS. A key's id is its RFC 7638 thumbprint.
+//!
+//! Every creation and revocation is then recorded in the log (`signing_key.created`,
+//! `signing_key.revoked`): the audit trail's account of the keys, and, through the key events'
+//! generation ([`KeyEvents`]), what makes every process drop the keys it cached.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use commands::Commands;
 use domain::TenantId;
+use domain::signing_key::SigningKeyEvent;
 use eventstore::sqlx::{self, AnyPool};
+use eventstore::{Actor, Metadata};
 use jsonwebtoken::DecodingKey;
+use projections::read_models::key_events::KeyEvents;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -24,6 +32,8 @@ pub enum KeyRingError {
     Key(#[from] SignerError),
     #[error("a stored signing key cannot be used: {0}")]
     Unusable(String),
+    #[error("the signing key's event cannot be recorded: {0}")]
+    Record(String),
     #[error(transparent)]
     Sealed(#[from] KeyError),
     #[error("The signing key does not exist.")]
@@ -122,14 +132,17 @@ fn algorithms_of(rows: &[KeyRow]) -> Vec<KeyAlg> {
 pub struct KeyRing {
     pool: AnyPool,
     master: MasterKey,
-    cache: RwLock<HashMap<TenantId, Arc<TenantKeys>>>,
+    commands: Commands,
+    events: Arc<KeyEvents>,
+    /// Each tenant's keys, with the key events' generation they were loaded at.
+    cache: RwLock<HashMap<TenantId, (u64, Arc<TenantKeys>)>>,
     /// One key generation at a time in this process: generating is slow and one is enough.
     creating: tokio::sync::Mutex<()>,
 }
 
 impl KeyRing {
-    pub fn new(pool: AnyPool, master: MasterKey) -> Self {
-        Self { pool, master, cache: RwLock::default(), creating: tokio::sync::Mutex::new(()) }
+    pub fn new(pool: AnyPool, master: MasterKey, (commands, events): (Commands, Arc<KeyEvents>)) -> Self {
+        Self { pool, master, commands, events, cache: RwLock::default(), creating: tokio::sync::Mutex::new(()) }
     }
 
     /// The tenant's keys, generating its first RS256 key if it has none.
@@ -146,18 +159,23 @@ impl KeyRing {
         if let Some(keys) = self.cached(tenant).filter(|keys| keys.signer(alg).is_some()) {
             return Ok(keys);
         }
+        // Read before the keys: a key event applied meanwhile makes this entry stale, not kept.
+        let generation = self.events.generation();
         let mut keys = self.load(tenant).await?;
         if keys.signer(alg).is_none() {
-            self.create(tenant, alg, None).await?;
+            self.create(tenant, alg, None, system(tenant)).await?;
             keys = self.load(tenant).await?;
         }
         let keys = Arc::new(keys);
-        self.cache.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(tenant.clone(), keys.clone());
+        let mut cache = self.cache.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache.insert(tenant.clone(), (generation, keys.clone()));
         Ok(keys)
     }
 
     fn cached(&self, tenant: &TenantId) -> Option<Arc<TenantKeys>> {
-        self.cache.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(tenant).cloned()
+        let cache = self.cache.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let generation = self.events.generation();
+        cache.get(tenant).filter(|(loaded_at, _)| *loaded_at == generation).map(|(_, keys)| keys.clone())
     }
 
     async fn rows(&self, tenant: &TenantId) -> Result<Vec<KeyRow>, KeyRingError> {
@@ -225,25 +243,33 @@ impl KeyRing {
     }
 
     /// Adds a key of every algorithm in use that signs from now on; the previous ones keep
-    /// verifying until revoked. Returns the new RS256 key's kid.
-    pub async fn rotate(&self, tenant: &TenantId) -> Result<String, KeyRingError> {
+    /// verifying until revoked. Returns the new RS256 key's kid and the log position of the
+    /// last `signing_key.created`.
+    pub async fn rotate(&self, tenant: &TenantId, metadata: Metadata) -> Result<(String, u64), KeyRingError> {
         self.for_tenant(tenant).await?;
         let _creating = self.creating.lock().await;
         let since = now();
-        let mut rs256 = String::new();
+        let (mut rs256, mut position) = (String::new(), 0);
         for alg in algorithms_of(&self.rows(tenant).await?) {
-            let kid = self.create(tenant, alg, Some(since.clone())).await?;
+            let (kid, recorded) = self.create(tenant, alg, Some(since.clone()), metadata.clone()).await?;
+            position = recorded;
             if alg == KeyAlg::Rs256 {
                 rs256 = kid;
             }
         }
         self.forget(tenant);
-        Ok(rs256)
+        Ok((rs256, position))
     }
 
-    /// Stops verifying with `kid` and drops it from the JWKS. Revoking a revoked key changes
-    /// nothing; the current key cannot be revoked.
-    pub async fn revoke(&self, tenant: &TenantId, kid: &str) -> Result<SigningKeyView, KeyRingError> {
+    /// Stops verifying with `kid` and drops it from the JWKS, and records it. Revoking a revoked
+    /// key changes nothing; the current key cannot be revoked. Returns the key and the log
+    /// position to wait for (0 when nothing changed).
+    pub async fn revoke(
+        &self,
+        tenant: &TenantId,
+        kid: &str,
+        metadata: Metadata,
+    ) -> Result<(SigningKeyView, u64), KeyRingError> {
         let creating = self.creating.lock().await;
         let rows = self.rows(tenant).await?;
         if !rows.iter().any(|row| row.kid == kid) {
@@ -252,16 +278,23 @@ impl KeyRing {
         if rows.iter().any(|row| row.kid == kid && current_of(&rows, row.alg).is_some_and(|c| c.kid == kid)) {
             return Err(KeyRingError::RevokeCurrent);
         }
-        sqlx::query("UPDATE signing_keys SET revoked_at = $3 WHERE tenant_id = $1 AND kid = $2 AND revoked_at IS NULL")
-            .bind(tenant.as_str())
-            .bind(kid)
-            .bind(now())
-            .execute(&self.pool)
-            .await?;
+        let revoked = sqlx::query(
+            "UPDATE signing_keys SET revoked_at = $3 WHERE tenant_id = $1 AND kid = $2 AND revoked_at IS NULL",
+        )
+        .bind(tenant.as_str())
+        .bind(kid)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
         self.forget(tenant);
+        let position = match revoked.rows_affected() {
+            0 => 0,
+            _ => self.record(tenant, SigningKeyEvent::Revoked { kid: kid.to_owned() }, metadata).await?,
+        };
         drop(creating);
         let views = self.list(tenant).await?;
-        views.into_iter().find(|view| view.kid == kid).ok_or(KeyRingError::UnknownKey)
+        let view = views.into_iter().find(|view| view.kid == kid).ok_or(KeyRingError::UnknownKey)?;
+        Ok((view, position))
     }
 
     /// Drops the cached keys of `tenant`: the next use loads them again.
@@ -269,14 +302,16 @@ impl KeyRing {
         self.cache.write().unwrap_or_else(std::sync::PoisonError::into_inner).remove(tenant);
     }
 
-    /// Generates and stores a key of `alg`; `current_since` makes it that algorithm's signing
-    /// key from then on.
+    /// Generates, stores and records a key of `alg`; `current_since` (a rotation) makes it that
+    /// algorithm's signing key from then on. Returns its kid and the position of its event.
     async fn create(
         &self,
         tenant: &TenantId,
         alg: KeyAlg,
         current_since: Option<String>,
-    ) -> Result<String, KeyRingError> {
+        metadata: Metadata,
+    ) -> Result<(String, u64), KeyRingError> {
+        let rotation = current_since.is_some();
         let (signer, secret) = tokio::task::spawn_blocking(move || Signer::generate(alg))
             .await
             .map_err(|e| KeyRingError::Unusable(e.to_string()))??;
@@ -297,8 +332,20 @@ impl KeyRing {
         .execute(&self.pool)
         .await?;
         tracing::info!(tenant = %tenant, kid = %kid, alg = alg.as_str(), "created a signing key");
-        Ok(kid)
+        let event = SigningKeyEvent::Created { kid: kid.clone(), alg: alg.as_str().to_owned(), rotation };
+        let position = self.record(tenant, event, metadata).await?;
+        Ok((kid, position))
     }
+
+    async fn record(&self, tenant: &TenantId, event: SigningKeyEvent, metadata: Metadata) -> Result<u64, KeyRingError> {
+        self.commands.record_signing_key(tenant, event, metadata).await.map_err(|e| KeyRingError::Record(e.to_string()))
+    }
+}
+
+/// The actor of a key the ring made on its own (a tenant's first key of an algorithm).
+fn system(tenant: &TenantId) -> Metadata {
+    let actor = Actor { sub: "system".into(), tenant_id: Some(tenant.to_string()), client_id: None };
+    Metadata { actor: Some(actor), ..Metadata::default() }
 }
 
 fn now() -> String {

@@ -5,6 +5,7 @@ pub mod applications;
 pub mod claims;
 pub mod clients;
 pub mod fanout;
+pub mod key_events;
 pub mod organizations;
 pub mod resource_servers;
 pub mod role_permissions;

@@ -5,11 +5,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use eventstore::Metadata;
 use serde::Serialize;
 
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::auth::keys::{KeyRingError, SigningKeyView};
+use crate::consistency::Written;
 use crate::error::{ApiError, ErrorBody};
 
 pub fn router() -> Router<AppState> {
@@ -31,9 +33,11 @@ impl From<KeyRingError> for ApiError {
         match err {
             KeyRingError::UnknownKey => Self::NotFound { message: err.to_string(), code: "inexistent_signing_key" },
             KeyRingError::RevokeCurrent => Self::BadRequest { message: err.to_string(), code: "invalid_operation" },
-            KeyRingError::Database(_) | KeyRingError::Key(_) | KeyRingError::Unusable(_) | KeyRingError::Sealed(_) => {
-                Self::internal(err)
-            }
+            KeyRingError::Database(_)
+            | KeyRingError::Key(_)
+            | KeyRingError::Unusable(_)
+            | KeyRingError::Record(_)
+            | KeyRingError::Sealed(_) => Self::internal(err),
         }
     }
 }
@@ -76,14 +80,12 @@ pub(crate) async fn read(
     responses((status = 201, description = "The new current key; the previous one keeps verifying until revoked", body = KeyId), (status = "4XX", description = "Refused, in the error shape", body = ErrorBody)),
     security(("bearer" = ["create:signing_keys"]))
 )]
-pub(crate) async fn rotate(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<(StatusCode, Json<KeyId>), ApiError> {
+pub(crate) async fn rotate(State(state): State<AppState>, caller: Caller) -> Result<Written<KeyId>, ApiError> {
     caller.require("create:signing_keys")?;
-    let kid = state.keys.rotate(&caller.tenant).await?;
-    tracing::info!(tenant = %caller.tenant, kid = %kid, by = %caller.actor().sub, "signing key rotated");
-    Ok((StatusCode::CREATED, Json(KeyId { kid })))
+    let (kid, position) = state.keys.rotate(&caller.tenant, actor(&caller)).await?;
+    // Once this process applied the key events, it signs with the new keys.
+    state.visible(position).await?;
+    Ok(Written { status: StatusCode::CREATED, position, replayed: false, body: Some(KeyId { kid }) })
 }
 
 #[utoipa::path(
@@ -98,12 +100,15 @@ pub(crate) async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
     Path(kid): Path<String>,
-) -> Result<Json<KeyId>, ApiError> {
+) -> Result<Written<KeyId>, ApiError> {
     caller.require("update:signing_keys")?;
-    let revoked = state.keys.revoke(&caller.tenant, &kid).await?;
-    // Tokens it signed were verified and remembered; they must be refused from now on.
-    state.verified.clear();
-    state.introspected.clear();
-    tracing::info!(tenant = %caller.tenant, kid = %kid, by = %caller.actor().sub, "signing key revoked");
-    Ok(Json(KeyId { kid: revoked.kid }))
+    let (revoked, position) = state.keys.revoke(&caller.tenant, &kid, actor(&caller)).await?;
+    // Tokens it signed were verified and remembered: once this process applied the event, its
+    // caches have dropped them (every other process's, once it applies it).
+    state.visible(position).await?;
+    Ok(Written { status: StatusCode::OK, position, replayed: false, body: Some(KeyId { kid: revoked.kid }) })
+}
+
+fn actor(caller: &Caller) -> Metadata {
+    Metadata { actor: Some(caller.actor()), ..Metadata::default() }
 }

@@ -143,14 +143,15 @@ async fn verified(state: &AppState, tenant: &TenantId, token: &str) -> Result<Op
         return Ok(None);
     }
     let now = chrono::Utc::now().timestamp();
-    if let Some(claims) = state.introspected.get(token, now) {
+    let generation = state.key_events.generation();
+    if let Some(claims) = state.introspected.get(token, now, generation) {
         return Ok(Some(claims));
     }
     let keys = state.keys.for_tenant(tenant).await.map_err(OAuthError::server_error)?;
     let issuers = state.urls.issuers_of(tenant, &state.directory.domains(tenant));
     let claims = verify(&keys, token, &issuers, None).ok().filter(|claims| claims.tenant_id == tenant.as_str());
     if let Some(claims) = &claims {
-        state.introspected.insert(token, claims.clone(), claims.exp);
+        state.introspected.insert(token, claims.clone(), claims.exp, generation);
     }
     Ok(claims)
 }
