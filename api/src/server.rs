@@ -4,6 +4,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use domain::TenantId;
 use eventstore::{Database, DatabaseOptions, StoreError, StoreOptions, Vault};
 use projections::read_models;
 use projections::{MemoryProjection, Projections, RuntimeOptions};
@@ -31,6 +32,8 @@ pub enum StartupError {
     Bootstrap(#[from] crate::bootstrap::BootstrapError),
     #[error("the read models did not catch up after bootstrap: {0}")]
     Projections(#[from] projections::WaitError),
+    #[error("the control plane's signing key cannot be made ready: {0}")]
+    SigningKeys(#[from] crate::auth::keys::KeyRingError),
 }
 
 #[derive(Debug)]
@@ -70,9 +73,10 @@ impl Server {
         let report =
             bootstrap(&state.commands, &state.master_key, &state.vault, &state.urls, &state.config.instance.bootstrap)
                 .await?;
-        if let Some(position) = report.position {
-            state.projections.wait_for(position, BOOTSTRAP_CATCH_UP).await?;
-        }
+        // The control plane signs from the first request on: its first key (and the key's event)
+        // exists before the server answers, not in the middle of the first token request.
+        state.keys.for_tenant(&TenantId::control_plane()).await?;
+        state.projections.wait_for(state.db.store.head().await?, BOOTSTRAP_CATCH_UP).await?;
         Ok(Self { listener, state, bootstrap: report.created.then_some(report) })
     }
 

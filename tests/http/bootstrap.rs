@@ -21,9 +21,18 @@ async fn bootstrap_records_an_administrator_with_a_sealed_email_and_an_argon2id_
     let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(
         types,
-        ["tenant.created", "resource_server.created", "client.created", "client_grant.created", "user.created"]
+        [
+            "tenant.created",
+            "resource_server.created",
+            "client.created",
+            "client_grant.created",
+            "user.created",
+            "signing_key.created",
+        ]
     );
-    assert!(events.iter().all(|e| e.metadata.actor.as_ref().is_some_and(|a| a.sub == "tenancy|bootstrap")));
+    let actor = |i: usize| events[i].metadata.actor.as_ref().map(|a| a.sub.clone());
+    assert!((0..5).all(|i| actor(i).as_deref() == Some("tenancy|bootstrap")));
+    assert_eq!(actor(5).as_deref(), Some("system"), "the control plane's first key, made ready before serving");
 
     let user = &events[4].payload;
     let raw = user.to_string();

@@ -40,9 +40,9 @@ async fn metrics_are_in_the_prometheus_text_format(db: TestDatabase) {
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
     let text = response.text().await.unwrap();
     for metric in [
-        // Bootstrap's one append.
-        "tenancy_log_head_position 5",
-        "tenancy_event_store_appends_total 1",
+        // Bootstrap's one append, and the control plane's first signing key's.
+        "tenancy_log_head_position 6",
+        "tenancy_event_store_appends_total 2",
         r#"tenancy_http_requests_total{method="GET",route="/healthz",status="200"} 1"#,
     ] {
         assert!(text.contains(metric), "missing {metric:?} in:\n{text}");

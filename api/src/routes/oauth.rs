@@ -8,9 +8,8 @@ use std::net::{IpAddr, SocketAddr};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, RETRY_AFTER, USER_AGENT};
-use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -131,16 +130,34 @@ fn too_many_attempts(retry_after: std::time::Duration) -> Response {
     response
 }
 
-/// The peer's address, when the server runs with connect info (it does; a router served
-/// without it has none).
+/// A request to an OAuth endpoint: the tenant its host addresses, its parameters (JSON or
+/// form, by content type; form when none is given, as OAuth specifies) with HTTP Basic client
+/// credentials folded in, and what identifies the device it came from.
 #[derive(Debug)]
-struct ClientIp(Option<IpAddr>);
+struct OAuthRequest {
+    site: Site,
+    params: TokenRequest,
+    /// The peer's address, when the server runs with connect info (it does; a router served
+    /// without it has none).
+    ip: Option<IpAddr>,
+    user_agent: Option<String>,
+}
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
+impl FromRequest<AppState> for OAuthRequest {
+    type Rejection = OAuthError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())))
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (parts, body) = request.into_parts();
+        let site = Site::of(&parts, state).map_err(unknown_host)?;
+        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+        let headers = parts.headers.clone();
+        let user_agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|rejection| OAuthError::new(rejection.status(), "invalid_request", rejection.body_text()))?;
+        let mut params = parse(&headers, &body)?;
+        basic_credentials(&headers, &mut params)?;
+        Ok(Self { site, params, ip, user_agent })
     }
 }
 
@@ -154,16 +171,8 @@ fn no_store() -> [(axum::http::HeaderName, HeaderValue); 2] {
 }
 
 /// Tokens of the tenant the host addresses, signed with its key, with its issuer.
-async fn token(
-    State(state): State<AppState>,
-    site: Result<Site, UnknownHost>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, OAuthError> {
-    let site = site.map_err(unknown_host)?;
-    let mut request = parse(&headers, &body)?;
-    basic_credentials(&headers, &mut request)?;
+async fn token(State(state): State<AppState>, oauth: OAuthRequest) -> Result<Response, OAuthError> {
+    let OAuthRequest { site, params: request, ip, user_agent } = oauth;
     match request.grant_type.clone().as_deref() {
         Some(grant @ "client_credentials") => {
             let client = allowed(authenticated(&state, &site.tenant, &request, Public::Refused).await?, grant)?;
@@ -171,7 +180,6 @@ async fn token(
         }
         Some(grant @ (PASSWORD | PASSWORD_REALM)) => {
             let client = allowed(authenticated(&state, &site.tenant, &request, Public::Allowed).await?, grant)?;
-            let user_agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
             password::grant(&state, &site, client, request, (ip, user_agent)).await
         }
         Some(grant @ REFRESH_TOKEN) => {

@@ -4,7 +4,6 @@
 //! blocked or deleted user's token is no longer active.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -14,7 +13,7 @@ use projections::read_models::users;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{OAuthError, Public, authenticated, basic_credentials, no_store, parse, unknown_host};
+use super::{OAuthError, OAuthRequest, Public, authenticated, no_store, unknown_host};
 use crate::app::AppState;
 use crate::auth::AccessClaims;
 use crate::auth::tokens::{claimed_tenant, verify};
@@ -46,15 +45,8 @@ fn inactive() -> Response {
     (StatusCode::OK, no_store(), Json(json!({ "active": false }))).into_response()
 }
 
-pub(super) async fn introspect(
-    State(state): State<AppState>,
-    site: Result<Site, UnknownHost>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, OAuthError> {
-    let site = site.map_err(unknown_host)?;
-    let mut request = parse(&headers, &body)?;
-    basic_credentials(&headers, &mut request)?;
+pub(super) async fn introspect(State(state): State<AppState>, oauth: OAuthRequest) -> Result<Response, OAuthError> {
+    let OAuthRequest { site, params: request, .. } = oauth;
     // Only a confidential client of the tenant may ask (RFC 7662 §2.1).
     authenticated(&state, &site.tenant, &request, Public::Refused).await?;
     let token = request

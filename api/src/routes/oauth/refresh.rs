@@ -3,9 +3,8 @@
 //! `organization` (id or name) it switches the organization, as AuthHero's silent
 //! authentication and HelloJohn's tenant switch do, and later refreshes keep the new one.
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use commands::{CommandError, RefreshSession};
 use domain::refresh_token::RefreshTokenCommand;
@@ -13,9 +12,9 @@ use eventstore::{Actor, Metadata};
 use projections::read_models::clients::ClientCredentials;
 
 use super::user_tokens::{Granted, UserTokens, audience_api, live_claims};
-use super::{OAuthError, Public, TokenRequest, authenticated, basic_credentials, no_store, parse, unknown_host};
+use super::{OAuthError, OAuthRequest, Public, TokenRequest, authenticated, no_store};
 use crate::app::AppState;
-use crate::routing::{Site, UnknownHost};
+use crate::routing::Site;
 
 const UNKNOWN_TOKEN: &str = "Unknown or invalid refresh token.";
 
@@ -89,15 +88,8 @@ fn narrowed(asked: Option<&str>, granted: &[String]) -> Result<String, OAuthErro
 /// `POST /oauth/revoke`: the client that holds a refresh token ends it and every successor.
 /// Answers 200 for a token it does not know, as RFC 7009 §2.2 asks, so the answer tells
 /// nothing about other clients' tokens.
-pub(super) async fn revoke(
-    State(state): State<AppState>,
-    site: Result<Site, UnknownHost>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, OAuthError> {
-    let site = site.map_err(unknown_host)?;
-    let mut request = parse(&headers, &body)?;
-    basic_credentials(&headers, &mut request)?;
+pub(super) async fn revoke(State(state): State<AppState>, oauth: OAuthRequest) -> Result<Response, OAuthError> {
+    let OAuthRequest { site, params: request, .. } = oauth;
     let client = authenticated(&state, &site.tenant, &request, Public::Allowed).await?;
     let token = request
         .token
