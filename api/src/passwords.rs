@@ -25,7 +25,7 @@ fn argon2() -> Result<Argon2<'static>, PasswordError> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-/// A turn to hash: one per core.
+/// A turn to hash: one per core. Held by the blocking thread that hashes.
 async fn turn() -> Result<SemaphorePermit<'static>, PasswordError> {
     static TURNS: std::sync::OnceLock<Semaphore> = std::sync::OnceLock::new();
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
@@ -38,8 +38,9 @@ pub async fn hash(password: String, policy: PasswordPolicy) -> Result<String, Pa
     if password.chars().count() < policy.min_length as usize {
         return Err(PasswordError::TooShort { min_length: policy.min_length });
     }
-    let _turn = turn().await?;
+    let turn = turn().await?;
     tokio::task::spawn_blocking(move || {
+        let _turn = turn;
         let salt = SaltString::generate(&mut OsRng);
         argon2()?
             .hash_password(password.as_bytes(), &salt)
@@ -54,8 +55,11 @@ pub async fn hash(password: String, policy: PasswordPolicy) -> Result<String, Pa
 /// hash (no such user, or a user without a password) a fixed hash is checked instead and the
 /// answer is no: a login takes as long whether the user exists or not.
 pub async fn verify(password: String, phc: Option<String>) -> Result<bool, PasswordError> {
-    let _turn = turn().await?;
+    let turn = turn().await?;
     tokio::task::spawn_blocking(move || {
+        // The turn ends when the hash does, on this thread, not when the waiting task is next
+        // polled: a busy runtime would otherwise keep a core's turn idle.
+        let _turn = turn;
         let argon2 = argon2()?;
         let known = phc.is_some();
         let phc = match phc {
