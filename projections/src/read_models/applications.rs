@@ -1,7 +1,11 @@
 //! Clients and their grants in memory: what the token, introspection and revocation endpoints
 //! need to authenticate a client and to know what it may ask for (scopes, organizations), on
-//! every request, without a database round trip; and the grants of an organization. Rebuilt from the log at start and exact once a command's position is
-//! applied, like every memory model; the `clients.v1` tables keep serving the Management API.
+//! every request, without a database round trip; and the grants of an organization. Rebuilt
+//! from the log at start and exact once a command's position is applied, like every memory
+//! model; the `clients.v1` tables keep serving the Management API.
+//!
+//! Keyed tenant, then client, then audience: a lookup borrows its keys, a client's grants leave
+//! with it, and a tenant's with the tenant.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -18,16 +22,15 @@ use crate::{MemoryProjection, ProjectionError};
 
 #[derive(Debug, Default)]
 pub struct Applications {
-    state: RwLock<State>,
+    /// Tenant → client id → the client.
+    state: RwLock<HashMap<TenantId, HashMap<String, Client>>>,
 }
 
-#[derive(Debug, Default)]
-struct State {
-    clients: HashMap<(TenantId, String), ClientCredentials>,
-    /// (tenant, client id, audience) → the grant.
-    grants: HashMap<(TenantId, String, String), ClientGrantFields>,
-    /// (tenant, grant id) → (client id, audience): a deleted grant's event names its key.
-    grant_keys: HashMap<(TenantId, String), (String, String)>,
+#[derive(Debug)]
+struct Client {
+    credentials: ClientCredentials,
+    /// Audience → the client's grant for it.
+    grants: HashMap<String, ClientGrantFields>,
 }
 
 impl Applications {
@@ -35,28 +38,36 @@ impl Applications {
         Self::default()
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
-        self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<TenantId, HashMap<String, Client>>> {
+        self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Reads the client `client_id` of `tenant`, if it exists.
+    fn with_client<T>(&self, tenant: &TenantId, client_id: &str, read: impl FnOnce(&Client) -> Option<T>) -> Option<T> {
+        let state = self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.get(tenant).and_then(|clients| clients.get(client_id)).and_then(read)
     }
 
     /// What authenticates the client `client_id` of `tenant`.
     pub fn credentials(&self, tenant: &TenantId, client_id: &str) -> Option<ClientCredentials> {
-        self.read().clients.get(&(tenant.clone(), client_id.to_owned())).cloned()
+        self.with_client(tenant, client_id, |client| Some(client.credentials.clone()))
     }
 
     /// The client's grant for `audience`, if it has one.
     pub fn grant(&self, tenant: &TenantId, client_id: &str, audience: &str) -> Option<ClientGrantFields> {
-        self.read().grants.get(&(tenant.clone(), client_id.to_owned(), audience.to_owned())).cloned()
+        self.with_client(tenant, client_id, |client| client.grants.get(audience).cloned())
     }
 
     /// The grants associated with the organization, by client and audience.
     pub fn organization_grants(&self, tenant: &TenantId, organization_id: &str) -> Vec<ClientGrantFields> {
-        let state = self.read();
+        let state = self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut grants: Vec<ClientGrantFields> = state
-            .grants
-            .iter()
-            .filter(|((t, _, _), grant)| t == tenant && grant.organizations.contains(organization_id))
-            .map(|(_, grant)| grant.clone())
+            .get(tenant)
+            .into_iter()
+            .flat_map(|clients| clients.values())
+            .flat_map(|client| client.grants.values())
+            .filter(|grant| grant.organizations.contains(organization_id))
+            .cloned()
             .collect();
         grants.sort_by(|a, b| (&a.client_id, &a.audience).cmp(&(&b.client_id, &b.audience)));
         grants
@@ -86,10 +97,12 @@ impl MemoryProjection for Applications {
 
     fn apply(&self, event: &RecordedEvent) -> Result<(), ProjectionError> {
         let tenant = &event.tenant_id;
+        if event.event_type == TENANT_DELETED {
+            self.write().remove(tenant);
+            return Ok(());
+        }
         // Decode before taking the lock: a failure leaves the model as it was.
-        let change = if event.event_type == TENANT_DELETED {
-            Change::TenantDeleted
-        } else if event.event_type == "organization.deleted" {
+        let change = if event.event_type == "organization.deleted" {
             match decode::<OrganizationEvent>(event)? {
                 OrganizationEvent::Deleted { id, .. } => Change::OrganizationDeleted(id),
                 _ => return Ok(()),
@@ -99,74 +112,77 @@ impl MemoryProjection for Applications {
         } else {
             Change::Client(decode::<ClientEvent>(event)?)
         };
-        let mut state = self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        match change {
-            Change::TenantDeleted => {
-                state.clients.retain(|(t, _), _| t != tenant);
-                state.grants.retain(|(t, _, _), _| t != tenant);
-                state.grant_keys.retain(|(t, _), _| t != tenant);
-            }
-            Change::Client(ClientEvent::Created(client)) => {
-                let credentials = ClientCredentials {
-                    client_id: client.client_id.clone(),
-                    secret_hash: client.secret_hash,
-                    grant_types: client.settings.grant_types,
-                    token_endpoint_auth_method: client.settings.token_endpoint_auth_method,
-                };
-                state.clients.insert((tenant.clone(), client.client_id), credentials);
-            }
-            Change::Client(ClientEvent::Updated { client_id, settings }) => {
-                if let Some(client) = state.clients.get_mut(&(tenant.clone(), client_id)) {
-                    client.grant_types = settings.grant_types;
-                    client.token_endpoint_auth_method = settings.token_endpoint_auth_method;
-                }
-            }
-            Change::Client(ClientEvent::SecretRotated { client_id, secret_hash }) => {
-                if let Some(client) = state.clients.get_mut(&(tenant.clone(), client_id)) {
-                    client.secret_hash = secret_hash;
-                }
-            }
-            Change::Client(ClientEvent::Deleted { client_id }) => {
-                state.clients.remove(&(tenant.clone(), client_id.clone()));
-                state.grants.retain(|(t, client, _), _| !(t == tenant && *client == client_id));
-                state.grant_keys.retain(|(t, _), (client, _)| !(t == tenant && *client == client_id));
-            }
-            Change::OrganizationDeleted(organization_id) => {
-                for ((t, _, _), grant) in &mut state.grants {
-                    if t == tenant {
-                        grant.organizations.remove(&organization_id);
-                    }
-                }
-            }
-            Change::Grant(ClientGrantEvent::Created(grant) | ClientGrantEvent::Updated(grant)) => {
-                let key = (tenant.clone(), grant.client_id.clone(), grant.audience.clone());
-                state
-                    .grant_keys
-                    .insert((tenant.clone(), grant.id.clone()), (grant.client_id.clone(), grant.audience.clone()));
-                state.grants.insert(key, grant);
-            }
-            Change::Grant(ClientGrantEvent::OrganizationAdded { client_id, audience, organization_id, .. }) => {
-                if let Some(grant) = state.grants.get_mut(&(tenant.clone(), client_id, audience)) {
-                    grant.organizations.insert(organization_id);
-                }
-            }
-            Change::Grant(ClientGrantEvent::OrganizationRemoved { client_id, audience, organization_id, .. }) => {
-                if let Some(grant) = state.grants.get_mut(&(tenant.clone(), client_id, audience)) {
-                    grant.organizations.remove(&organization_id);
-                }
-            }
-            Change::Grant(ClientGrantEvent::Deleted { id, .. }) => {
-                if let Some((client_id, audience)) = state.grant_keys.remove(&(tenant.clone(), id)) {
-                    state.grants.remove(&(tenant.clone(), client_id, audience));
-                }
-            }
-        }
+        apply(self.write().entry(tenant.clone()).or_default(), change);
         Ok(())
     }
 }
 
+/// A change to one tenant's clients.
+fn apply(clients: &mut HashMap<String, Client>, change: Change) {
+    match change {
+        Change::Client(ClientEvent::Created(client)) => {
+            let credentials = ClientCredentials {
+                client_id: client.client_id.clone(),
+                secret_hash: client.secret_hash,
+                grant_types: client.settings.grant_types,
+                token_endpoint_auth_method: client.settings.token_endpoint_auth_method,
+            };
+            clients.insert(client.client_id, Client { credentials, grants: HashMap::new() });
+        }
+        Change::Client(ClientEvent::Updated { client_id, settings }) => {
+            if let Some(client) = clients.get_mut(&client_id) {
+                client.credentials.grant_types = settings.grant_types;
+                client.credentials.token_endpoint_auth_method = settings.token_endpoint_auth_method;
+            }
+        }
+        Change::Client(ClientEvent::SecretRotated { client_id, secret_hash }) => {
+            if let Some(client) = clients.get_mut(&client_id) {
+                client.credentials.secret_hash = secret_hash;
+            }
+        }
+        Change::Client(ClientEvent::Deleted { client_id }) => {
+            clients.remove(&client_id);
+        }
+        Change::OrganizationDeleted(organization_id) => {
+            for grant in clients.values_mut().flat_map(|client| client.grants.values_mut()) {
+                grant.organizations.remove(&organization_id);
+            }
+        }
+        Change::Grant(ClientGrantEvent::Created(grant) | ClientGrantEvent::Updated(grant)) => {
+            if let Some(client) = clients.get_mut(&grant.client_id) {
+                client.grants.insert(grant.audience.clone(), grant);
+            }
+        }
+        Change::Grant(ClientGrantEvent::OrganizationAdded { client_id, audience, organization_id, .. }) => {
+            if let Some(grant) = grant_mut(clients, &client_id, &audience) {
+                grant.organizations.insert(organization_id);
+            }
+        }
+        Change::Grant(ClientGrantEvent::OrganizationRemoved { client_id, audience, organization_id, .. }) => {
+            if let Some(grant) = grant_mut(clients, &client_id, &audience) {
+                grant.organizations.remove(&organization_id);
+            }
+        }
+        Change::Grant(ClientGrantEvent::Deleted { id, client_id, audience }) => {
+            // Only the grant the event names: the pair may already be a newer grant's.
+            if let Some(client) = clients.get_mut(&client_id)
+                && client.grants.get(&audience).is_some_and(|grant| grant.id == id)
+            {
+                client.grants.remove(&audience);
+            }
+        }
+    }
+}
+
+fn grant_mut<'a>(
+    clients: &'a mut HashMap<String, Client>,
+    client_id: &str,
+    audience: &str,
+) -> Option<&'a mut ClientGrantFields> {
+    clients.get_mut(client_id)?.grants.get_mut(audience)
+}
+
 enum Change {
-    TenantDeleted,
     OrganizationDeleted(String),
     Client(ClientEvent),
     Grant(ClientGrantEvent),
