@@ -220,21 +220,21 @@ impl KeyRing {
         self.for_tenant(tenant).await?;
         let rows = self.rows(tenant).await?;
         let mut views = Vec::with_capacity(rows.len());
-        for (index, row) in rows.iter().enumerate() {
+        for row in &rows {
             let jwk: Value =
                 serde_json::from_str(&row.public_jwk).map_err(|e| KeyRingError::Unusable(e.to_string()))?;
+            // Current, previous and until are about the keys of the row's own algorithm.
             let same_alg: Vec<&KeyRow> = rows.iter().filter(|other| other.alg == row.alg).collect();
-            let position = same_alg.iter().position(|other| other.kid == row.kid).unwrap_or(index);
-            let current = current_of(&rows, row.alg).map(|c| c.kid.as_str());
-            let current_position = same_alg.iter().position(|other| Some(other.kid.as_str()) == current);
+            let position = same_alg.iter().position(|other| other.kid == row.kid);
+            let current = same_alg.iter().rposition(|other| other.revoked_at.is_none());
             views.push(SigningKeyView {
                 kid: row.kid.clone(),
                 thumbprint: thumbprint(&jwk),
                 alg: row.alg.as_str(),
-                current: Some(position) == current_position,
-                previous: current_position.is_some_and(|p| p > 0 && position == p - 1),
+                current: position.is_some() && position == current,
+                previous: matches!((position, current), (Some(p), Some(c)) if p + 1 == c),
                 current_since: row.signing_since().to_owned(),
-                current_until: same_alg.get(position + 1).map(|next| next.signing_since().to_owned()),
+                current_until: position.and_then(|p| same_alg.get(p + 1)).map(|next| next.signing_since().to_owned()),
                 revoked: row.revoked_at.is_some(),
                 revoked_at: row.revoked_at.clone(),
             });
