@@ -86,6 +86,11 @@ impl Collector for LogCollector {
             ("event_store_batches", "Group-commit transactions", &stats.batches),
             ("event_store_appends", "Appends committed (each one command)", &stats.appends),
             ("event_store_events", "Events committed", &stats.events),
+            (
+                "event_store_batches_from_known",
+                "Group commits planned from what the writer knew, without reading the log first",
+                &stats.from_known,
+            ),
         ] {
             let counter = ConstCounter::new(value.load(Ordering::Relaxed));
             counter.encode(encoder.encode_descriptor(name, help, None, counter.metric_type())?)?;

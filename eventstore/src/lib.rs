@@ -21,6 +21,7 @@ mod event;
 mod hash;
 mod head;
 mod keys;
+mod known;
 mod plan;
 mod postgres;
 mod prepare;

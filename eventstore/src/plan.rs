@@ -67,6 +67,8 @@ pub(crate) struct Plan {
     pub idempotency: Vec<(IdempotencyKey, IdempotencyRecord)>,
     pub outcomes: Vec<Result<Appended, StoreError>>,
     pub head: u64,
+    /// Planned from what the writer knew, not from a read (see `known.rs`).
+    pub from_known: bool,
 }
 
 pub(crate) fn lookups(batch: &[&PreparedAppend]) -> Lookups {
@@ -197,7 +199,7 @@ pub(crate) fn plan(
             (key, owner)
         })
         .collect();
-    Plan { rows, unique, idempotency: new_idempotency, outcomes, head: snapshot.head }
+    Plan { rows, unique, idempotency: new_idempotency, outcomes, head: snapshot.head, from_known: false }
 }
 
 /// The effects of one append that passed every check, not yet merged into the snapshot.

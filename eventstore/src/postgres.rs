@@ -5,8 +5,14 @@
 //! become visible in order (PostgreSQL makes a commit visible before it releases its locks).
 //! Group commit amortizes the lock: one transaction per batch, a fixed number of round trips
 //! whatever the batch size (arrays in, `unnest` out).
+//!
+//! Most batches need not read first: when what this writer already knows covers the batch
+//! ([`Known`]), its plan is written by one statement that is its own transaction, takes the
+//! lock and proves the assumptions through the tables' keys (one round trip where the locked
+//! path takes five). A write that fails such a proof is planned again by the locked path.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -20,6 +26,7 @@ use crate::append::UniqueKey;
 use crate::backend::{Backend, BackendKind};
 use crate::hash::GENESIS_HASH;
 use crate::head::HeadSignal;
+use crate::known::{self, Assumed, Known};
 use crate::plan::{self, IdempotencyKey, IdempotencyRecord, Lookups, Plan, Snapshot, StreamKey};
 use crate::prepare::PreparedAppend;
 use crate::row::{StoredRow, now_micros, to_i64};
@@ -30,7 +37,7 @@ use crate::{LogQuery, StoreError};
 /// statements). The lookups that follow are later statements, so their snapshot is taken
 /// after the lock is held and sees every earlier writer's commit.
 const BEGIN_LOCKED: &str = "BEGIN; SELECT pg_advisory_xact_lock(32762622053868409)";
-/// Channel on which each commit announces its new head.
+/// Channel on which each commit announces its new head, as `<head> <writer>`.
 const CHANNEL: &str = "tenancy_events";
 
 const COLUMNS: &str = "position, event_id, tenant_id, stream_id, stream_version, event_type, revision, \
@@ -40,11 +47,51 @@ const COLUMNS: &str = "position, event_id, tenant_id, stream_id, stream_version,
 pub(crate) struct PgBackend {
     pool: PgPool,
     poll_interval: Duration,
+    /// What the writer knows of the log; `None` until a locked read, and after any failure.
+    known: Mutex<Option<Known>>,
+    /// Names this process's writer in its notifications: its own commits reach the head through
+    /// the writer, after it kept their events for the projections (`RecentEvents`). Taken from
+    /// the notification, which can arrive first, they would be read back from the table.
+    writer: String,
 }
 
 impl PgBackend {
     pub fn new(pool: PgPool, poll_interval: Duration) -> Self {
-        Self { pool, poll_interval }
+        Self { pool, poll_interval, known: Mutex::new(None), writer: Uuid::now_v7().simple().to_string() }
+    }
+
+    /// Never held across an await: only the writer task takes it, between its statements.
+    fn known(&self) -> MutexGuard<'_, Option<Known>> {
+        self.known.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The batch planned from what is known and written in one statement, if what is known
+    /// covers it. `Ok(None)`: planned or written, it needs the locked path.
+    async fn commit_known(&self, batch: &[&PreparedAppend], lookups: &Lookups) -> Result<Option<Plan>, StoreError> {
+        let Some(Assumed { snapshot, unsure }) = self.known().as_ref().map(|known| known.assume(lookups)) else {
+            return Ok(None);
+        };
+        let mut plan = plan::plan(batch, snapshot, now_micros(), Uuid::now_v7);
+        if !known::writable(&plan) {
+            return Ok(None);
+        }
+        plan.from_known = true;
+        match write_plan(&self.pool, (&plan, &unsure), &self.writer).await {
+            Ok(()) => {
+                if let Some(known) = self.known().as_mut() {
+                    known.committed(&plan);
+                }
+                Ok(Some(plan))
+            }
+            Err(error) => {
+                *self.known() = None;
+                // A key refused the write: something assumed was not so. Nothing was written.
+                match &error {
+                    StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(None),
+                    _ => Err(error),
+                }
+            }
+        }
     }
 }
 
@@ -56,16 +103,23 @@ impl Backend for PgBackend {
 
     async fn commit(&self, batch: &[&PreparedAppend]) -> Result<Plan, StoreError> {
         let lookups = plan::lookups(batch);
+        if let Some(plan) = self.commit_known(batch, &lookups).await? {
+            return Ok(plan);
+        }
+        let previous = self.known().take();
         let mut tx = self.pool.begin_with(BEGIN_LOCKED).await?;
         let snapshot = snapshot(&mut tx, &lookups).await?;
+        let mut known = Known::read(previous, &lookups, &snapshot);
         let plan = plan::plan(batch, snapshot, now_micros(), Uuid::now_v7);
         if plan.rows.is_empty() && plan.unique.is_empty() {
             tx.rollback().await?;
-            return Ok(plan);
+        } else {
+            release_unique(&mut tx, &plan.unique).await?;
+            write_plan(&mut *tx, (&plan, &HashSet::new()), &self.writer).await?;
+            tx.commit().await?;
+            known.committed(&plan);
         }
-        release_unique(&mut tx, &plan.unique).await?;
-        write_plan(&mut tx, &plan).await?;
-        tx.commit().await?;
+        *self.known() = Some(known);
         Ok(plan)
     }
 
@@ -162,7 +216,7 @@ impl Backend for PgBackend {
                 notification = async { listener.as_mut()?.try_recv().await.transpose() }, if listener.is_some() => {
                     match notification {
                         Some(Ok(n)) => {
-                            if let Ok(position) = n.payload().parse() {
+                            if let Some(position) = foreign_head(n.payload(), &self.writer) {
                                 head.advance(position);
                             }
                         }
@@ -282,68 +336,88 @@ async fn snapshot(tx: &mut Transaction<'static, Postgres>, lookups: &Lookups) ->
     Ok(Snapshot { head, head_hash, versions, owners, idempotency })
 }
 
+/// The statement of [`write_plan`].
+const WRITE_PLAN: &str = "WITH locked AS (SELECT pg_advisory_xact_lock(32762622053868409)), \
+     events_written AS ( \
+       INSERT INTO events (position, event_id, tenant_id, stream_id, stream_version, event_type, revision, \
+                           payload, metadata, recorded_at, prev_hash, hash) \
+       SELECT position, event_id, tenant_id, stream_id, stream_version, event_type, revision, \
+              payload::json, metadata::json, recorded_at, prev_hash, hash \
+       FROM locked, unnest($1::int8[], $2::uuid[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::int4[], \
+                   $8::text[], $9::text[], $10::timestamptz[], $11::bytea[], $12::bytea[]) \
+         AS r(position, event_id, tenant_id, stream_id, stream_version, event_type, revision, \
+              payload, metadata, recorded_at, prev_hash, hash) \
+     ), heads_written AS ( \
+       INSERT INTO stream_heads (tenant_id, stream_id, version) \
+       SELECT tenant_id, stream_id, max(version) \
+       FROM unnest($3::text[], $4::text[], $5::int8[]) AS h(tenant_id, stream_id, version) \
+       GROUP BY tenant_id, stream_id \
+       ON CONFLICT (tenant_id, stream_id) DO UPDATE SET version = EXCLUDED.version \
+     ), unique_written AS ( \
+       INSERT INTO unique_keys (tenant_id, scope, value, owner) \
+       SELECT * FROM unnest($13::text[], $14::text[], $15::text[], $16::text[]) \
+       ON CONFLICT (tenant_id, scope, value) DO UPDATE SET owner = EXCLUDED.owner \
+     ), unique_claimed AS ( \
+       INSERT INTO unique_keys (tenant_id, scope, value, owner) \
+       SELECT * FROM unnest($17::text[], $18::text[], $19::text[], $20::text[]) \
+     ), idempotency_written AS ( \
+       INSERT INTO idempotency_keys (tenant_id, key, fingerprint, first_position, last_position) \
+       SELECT * FROM unnest($21::text[], $22::text[], $23::text[], $24::int8[], $25::int8[]) \
+     ) \
+     SELECT pg_notify($26, $27)";
+
 /// Every row of the plan in one statement (one round trip): the events, the heads of the
 /// streams they extend, the claimed unique values and the idempotency keys, each through
-/// `unnest` of array parameters, and the notification that wakes other processes' followers (delivered at commit).
-async fn write_plan(tx: &mut Transaction<'static, Postgres>, plan: &Plan) -> Result<(), StoreError> {
+/// `unnest` of array parameters, and the notification that wakes other processes' followers
+/// (delivered at commit). It takes the writer's lock itself, so that run on its own (its own
+/// transaction) it still excludes other writers. Values in `unsure` are inserted, not upserted:
+/// one held meanwhile fails the statement.
+async fn write_plan(
+    executor: impl sqlx::PgExecutor<'_>,
+    (plan, unsure): (&Plan, &HashSet<UniqueKey>),
+    writer: &str,
+) -> Result<(), StoreError> {
     let rows = &plan.rows;
     let mut recorded_at = Vec::with_capacity(rows.len());
     for row in rows {
         recorded_at.push(from_micros(row.position(), row.recorded_at_micros)?);
     }
-    let held: Vec<_> = plan.unique.iter().filter_map(|(k, owner)| owner.as_deref().map(|o| (k, o))).collect();
+    let (claimed, held): (Vec<_>, Vec<_>) = plan
+        .unique
+        .iter()
+        .filter_map(|(k, owner)| owner.as_deref().map(|o| (k, o)))
+        .partition(|(k, _)| unsure.contains(*k));
     let records = &plan.idempotency;
-    sqlx::query(
-        "WITH events_written AS ( \
-           INSERT INTO events (position, event_id, tenant_id, stream_id, stream_version, event_type, revision, \
-                               payload, metadata, recorded_at, prev_hash, hash) \
-           SELECT position, event_id, tenant_id, stream_id, stream_version, event_type, revision, \
-                  payload::json, metadata::json, recorded_at, prev_hash, hash \
-           FROM unnest($1::int8[], $2::uuid[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::int4[], \
-                       $8::text[], $9::text[], $10::timestamptz[], $11::bytea[], $12::bytea[]) \
-             AS r(position, event_id, tenant_id, stream_id, stream_version, event_type, revision, \
-                  payload, metadata, recorded_at, prev_hash, hash) \
-         ), heads_written AS ( \
-           INSERT INTO stream_heads (tenant_id, stream_id, version) \
-           SELECT tenant_id, stream_id, max(version) \
-           FROM unnest($3::text[], $4::text[], $5::int8[]) AS h(tenant_id, stream_id, version) \
-           GROUP BY tenant_id, stream_id \
-           ON CONFLICT (tenant_id, stream_id) DO UPDATE SET version = EXCLUDED.version \
-         ), unique_written AS ( \
-           INSERT INTO unique_keys (tenant_id, scope, value, owner) \
-           SELECT * FROM unnest($13::text[], $14::text[], $15::text[], $16::text[]) \
-           ON CONFLICT (tenant_id, scope, value) DO UPDATE SET owner = EXCLUDED.owner \
-         ), idempotency_written AS ( \
-           INSERT INTO idempotency_keys (tenant_id, key, fingerprint, first_position, last_position) \
-           SELECT * FROM unnest($17::text[], $18::text[], $19::text[], $20::int8[], $21::int8[]) \
-         ) \
-         SELECT pg_notify($22, $23)",
-    )
-    .bind(rows.iter().map(|r| r.position).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.event_id).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.tenant_id.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.stream_id.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.stream_version).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.event_type.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.revision).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.payload.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.metadata.as_str()).collect::<Vec<_>>())
-    .bind(recorded_at)
-    .bind(rows.iter().map(|r| r.prev_hash.as_slice()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.hash.as_slice()).collect::<Vec<_>>())
-    .bind(held.iter().map(|(k, _)| k.tenant_id.as_str()).collect::<Vec<_>>())
-    .bind(held.iter().map(|(k, _)| k.scope.as_str()).collect::<Vec<_>>())
-    .bind(held.iter().map(|(k, _)| k.value.as_str()).collect::<Vec<_>>())
-    .bind(held.iter().map(|(_, owner)| *owner).collect::<Vec<_>>())
-    .bind(records.iter().map(|(k, _)| k.tenant_id.as_str()).collect::<Vec<_>>())
-    .bind(records.iter().map(|(k, _)| k.key.as_str()).collect::<Vec<_>>())
-    .bind(records.iter().map(|(_, r)| r.fingerprint.as_str()).collect::<Vec<_>>())
-    .bind(records.iter().map(|(_, r)| to_i64(r.first_position)).collect::<Vec<_>>())
-    .bind(records.iter().map(|(_, r)| to_i64(r.last_position)).collect::<Vec<_>>())
-    .bind(CHANNEL)
-    .bind(plan.head.to_string())
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query(WRITE_PLAN)
+        .bind(rows.iter().map(|r| r.position).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.event_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.tenant_id.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.stream_id.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.stream_version).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.event_type.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.revision).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.payload.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.metadata.as_str()).collect::<Vec<_>>())
+        .bind(recorded_at)
+        .bind(rows.iter().map(|r| r.prev_hash.as_slice()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.hash.as_slice()).collect::<Vec<_>>())
+        .bind(held.iter().map(|(k, _)| k.tenant_id.as_str()).collect::<Vec<_>>())
+        .bind(held.iter().map(|(k, _)| k.scope.as_str()).collect::<Vec<_>>())
+        .bind(held.iter().map(|(k, _)| k.value.as_str()).collect::<Vec<_>>())
+        .bind(held.iter().map(|(_, owner)| *owner).collect::<Vec<_>>())
+        .bind(claimed.iter().map(|(k, _)| k.tenant_id.as_str()).collect::<Vec<_>>())
+        .bind(claimed.iter().map(|(k, _)| k.scope.as_str()).collect::<Vec<_>>())
+        .bind(claimed.iter().map(|(k, _)| k.value.as_str()).collect::<Vec<_>>())
+        .bind(claimed.iter().map(|(_, owner)| *owner).collect::<Vec<_>>())
+        .bind(records.iter().map(|(k, _)| k.tenant_id.as_str()).collect::<Vec<_>>())
+        .bind(records.iter().map(|(k, _)| k.key.as_str()).collect::<Vec<_>>())
+        .bind(records.iter().map(|(_, r)| r.fingerprint.as_str()).collect::<Vec<_>>())
+        .bind(records.iter().map(|(_, r)| to_i64(r.first_position)).collect::<Vec<_>>())
+        .bind(records.iter().map(|(_, r)| to_i64(r.last_position)).collect::<Vec<_>>())
+        .bind(CHANNEL)
+        .bind(format!("{} {writer}", plan.head))
+        .execute(executor)
+        .await?;
     Ok(())
 }
 
@@ -362,6 +436,12 @@ async fn release_unique(
             .await?;
     }
     Ok(())
+}
+
+/// The head a notification announces, unless `own` (this process's writer) sent it.
+fn foreign_head(payload: &str, own: &str) -> Option<u64> {
+    let (head, writer) = payload.split_once(' ').unwrap_or((payload, ""));
+    if writer == own { None } else { head.parse().ok() }
 }
 
 fn decode(row: &PgRow) -> Result<StoredRow, StoreError> {
@@ -397,5 +477,20 @@ mod tests {
     #[test]
     fn the_locking_begin_takes_the_writer_lock() {
         assert!(BEGIN_LOCKED.ends_with(&format!("pg_advisory_xact_lock({WRITER_LOCK})")));
+    }
+
+    #[test]
+    fn a_notification_moves_the_head_only_when_another_writer_sent_it() {
+        assert_eq!(foreign_head("42 abc", "xyz"), Some(42));
+        assert_eq!(foreign_head("42 xyz", "xyz"), None);
+        assert_eq!(foreign_head("42", "xyz"), Some(42), "the format before writers were named");
+        assert_eq!(foreign_head("garbage other", "xyz"), None);
+    }
+
+    #[test]
+    fn the_write_takes_the_same_lock_before_any_event() {
+        let lock = format!("WITH locked AS (SELECT pg_advisory_xact_lock({WRITER_LOCK}))");
+        assert!(WRITE_PLAN.starts_with(&lock));
+        assert!(WRITE_PLAN.contains("FROM locked, unnest("));
     }
 }

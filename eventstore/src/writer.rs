@@ -27,6 +27,8 @@ pub struct WriterStats {
     pub batches: AtomicU64,
     pub appends: AtomicU64,
     pub events: AtomicU64,
+    /// Batches planned from what the writer knew, without reading the log first.
+    pub from_known: AtomicU64,
 }
 
 /// What the writer tells the rest of the process after each commit.
@@ -52,6 +54,7 @@ async fn commit(backend: &dyn Backend, batch: Vec<Pending>, published: &Publishe
             stats.batches.fetch_add(1, Ordering::Relaxed);
             stats.appends.fetch_add(batch.len() as u64, Ordering::Relaxed);
             stats.events.fetch_add(plan.rows.len() as u64, Ordering::Relaxed);
+            stats.from_known.fetch_add(u64::from(plan.from_known), Ordering::Relaxed);
             // The events before the head: whoever wakes on the new head finds them here.
             let committed: Result<Vec<_>, _> =
                 plan.rows.into_iter().map(|row| row.into_recorded(&published.upcasters)).collect();

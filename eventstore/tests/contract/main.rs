@@ -5,6 +5,7 @@
 
 mod appending;
 mod concurrency;
+mod in_turn;
 mod integrity;
 mod reading;
 mod support;
