@@ -163,25 +163,36 @@ fn ignored(event: &RecordedEvent) -> bool {
 }
 
 /// Records a run of created control-plane roles and copies them into every child tenant, then
-/// empties the run; a failure names the run's first event.
+/// empties the run; a failure names the run's first event. Both statements take the roles from
+/// the same values: copying them by reading `fanout_roles` back was a join whose plan,
+/// cached while the table was small, scanned the whole table once it no longer was.
 async fn copy_created_roles(
     tx: &mut AnyConnection,
     run: &mut Vec<(usize, CreatedRole)>,
 ) -> Result<(), (usize, ProjectionError)> {
     for chunk in run.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO fanout_roles (id, name, description, created_at, updated_at) VALUES {} \
+        let values = placeholder_rows(chunk.len(), 5);
+        let record = format!(
+            "INSERT INTO fanout_roles (id, name, description, created_at, updated_at) VALUES {values} \
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description, \
-             updated_at = excluded.updated_at",
-            placeholder_rows(chunk.len(), 5)
+             updated_at = excluded.updated_at"
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (_, role) in chunk {
-            query = query.bind(&role.id).bind(&role.name).bind(&role.description).bind(&role.at).bind(&role.at);
+        // VALUES columns are column1… on both PostgreSQL and SQLite; `WHERE true` lets SQLite
+        // tell the upsert's ON CONFLICT from a join's ON.
+        let copy = format!(
+            "INSERT INTO roles (tenant_id, id, name, description, is_system, synced, created_at, updated_at) \
+             SELECT t.tenant_id, r.column1, r.column2, r.column3, 1, 1, r.column4, r.column5 \
+             FROM fanout_tenants t CROSS JOIN (VALUES {values}) AS r WHERE true \
+             ON CONFLICT (tenant_id, id) DO UPDATE SET name = excluded.name, description = excluded.description, \
+               updated_at = excluded.updated_at"
+        );
+        for sql in [record, copy] {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (_, role) in chunk {
+                query = query.bind(&role.id).bind(&role.name).bind(&role.description).bind(&role.at).bind(&role.at);
+            }
+            query.execute(&mut *tx).await.map_err(|error| (chunk[0].0, error.into()))?;
         }
-        query.execute(&mut *tx).await.map_err(|error| (chunk[0].0, error.into()))?;
-        let ids: Vec<&str> = chunk.iter().map(|(_, role)| role.id.as_str()).collect();
-        copy_roles(tx, (ANY, &ids)).await.map_err(|error| (chunk[0].0, error))?;
     }
     run.clear();
     Ok(())
