@@ -2,6 +2,7 @@
 //! tests can drive it with `oneshot` and the server can bind it.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
 use axum::Router;
@@ -30,9 +31,14 @@ use crate::secrets::MasterKey;
 /// What every handler may reach. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState {
+    /// The log and its pool. Read models are read through [`AppState::read_models`], never
+    /// through this pool directly: that is where reads wait for this process's commands.
     pub db: Database,
     pub commands: Commands,
     pub projections: Arc<Projections>,
+    /// The highest position a command of this process has answered with: what every read of a
+    /// SQL read model waits for (see `consistency.rs`).
+    pub answered: Arc<AtomicU64>,
     pub keys: Arc<KeyRing>,
     /// The in-memory model behind `GET /roles/{id}/permissions`, run by `projections`.
     pub role_permissions: Arc<RolePermissions>,
@@ -124,6 +130,7 @@ impl AppState {
             urls: Arc::new(urls),
             db,
             projections,
+            answered: Arc::default(),
             metrics,
             config: Arc::new(config),
         }

@@ -1,11 +1,19 @@
-//! Read-your-writes: a command answers only once the read models show its change, and says
-//! at which log position that is; a read may ask to see at least a given position.
+//! Read-your-writes: a command answers once its change is durable and the in-memory models
+//! show it, and says at which log position that is. A read of a SQL read model first waits
+//! until those models reached every position a command of this process answered with, so
+//! whatever a client reads after an answer shows the change; the models catch up in the
+//! background meanwhile, several commits per transaction, instead of in each command's
+//! latency. A read may also ask to see at least a given position (`?min_position=`), e.g.
+//! one another process answered with.
+
+use std::sync::atomic::Ordering;
 
 use axum::Json;
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use eventstore::sqlx::AnyPool;
 use projections::WaitError;
 use serde::{Deserialize, Serialize};
 
@@ -17,11 +25,22 @@ pub const POSITION_HEADER: &str = "x-tenancy-position";
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 
 impl AppState {
-    /// Waits until the projections a command waits for applied `position`, within the
-    /// configured bound. The control plane's fan-out into child tenants is not among them.
+    /// Waits until the in-memory models applied `position`, within the configured bound, and
+    /// makes every later read of this process wait for the SQL read models to reach it.
     pub async fn visible(&self, position: u64) -> Result<(), ApiError> {
         let waited = self.projections.wait_for_command(position, self.config.consistency_timeout()).await;
-        waited.map_err(|_: WaitError| ApiError::NotYetVisible { position })
+        waited.map_err(|_: WaitError| ApiError::NotYetVisible { position })?;
+        self.answered.fetch_max(position, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// The pool to read the SQL read models with, once they show every change a command of
+    /// this process answered for (the control plane's fan-out into child tenants aside).
+    pub async fn read_models(&self) -> Result<&AnyPool, ApiError> {
+        let position = self.answered.load(Ordering::Acquire);
+        let waited = self.projections.wait_for_reads(position, self.config.consistency_timeout()).await;
+        waited.map_err(|_: WaitError| ApiError::NotYetVisible { position })?;
+        Ok(&self.db.pool)
     }
 
     /// Waits until every projection applied `position`: what `?min_position=` asks for.

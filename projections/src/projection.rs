@@ -41,10 +41,11 @@ pub trait Projection: Send + Sync + 'static {
         Ok(())
     }
 
-    /// Whether a command waits for this projection before answering (read-your-writes). A
-    /// projection whose work grows with the number of tenants (the control plane's fan-out)
-    /// says no, so that a command's latency does not; `?min_position=` still waits for it.
-    fn awaited_by_commands(&self) -> bool {
+    /// Whether a read of this process waits for this projection to reach every position a
+    /// command of the process answered with (read-your-writes). A projection whose work grows
+    /// with the number of tenants (the control plane's fan-out) says no, so that reads do not
+    /// wait on it; `?min_position=` still does.
+    fn awaited_by_reads(&self) -> bool {
         true
     }
 

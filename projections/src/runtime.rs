@@ -61,10 +61,20 @@ pub enum WaitError {
     Stopped(String),
 }
 
+/// Who waits for a projection (see [`Projections::wait_for_command`] and
+/// [`Projections::wait_for_reads`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Waiter {
+    Command,
+    Read,
+    /// Only `?min_position=` and start-up, which wait for every projection.
+    Nobody,
+}
+
 struct RunnerHandle {
     name: String,
-    /// Whether commands wait for it (see [`Projection::awaited_by_commands`]).
-    awaited_by_commands: bool,
+    /// Who waits for it before going on.
+    awaited_by: Waiter,
     status: watch::Receiver<ProjectionStatus>,
     /// `None` for memory projections, which rebuild by restarting the process.
     control: Option<mpsc::Sender<Control>>,
@@ -122,7 +132,7 @@ impl Projections {
                 let task = tokio::spawn(runner.run());
                 RunnerHandle {
                     name: projection.name().to_owned(),
-                    awaited_by_commands: projection.awaited_by_commands(),
+                    awaited_by: if projection.awaited_by_reads() { Waiter::Read } else { Waiter::Nobody },
                     status: receiver,
                     control: Some(control),
                     task,
@@ -135,7 +145,7 @@ impl Projections {
                 watch::channel(ProjectionStatus { name: name.clone(), checkpoint: 0, failure: None });
             let task =
                 tokio::spawn(crate::memory::run(projection, db.store.clone(), tail.clone(), options.clone(), status));
-            RunnerHandle { name, awaited_by_commands: true, status: receiver, control: None, task }
+            RunnerHandle { name, awaited_by: Waiter::Command, status: receiver, control: None, task }
         }));
         Self { runners }
     }
@@ -146,22 +156,25 @@ impl Projections {
 
     /// Waits until every projection has applied `position`, for at most `timeout`.
     pub async fn wait_for(&self, position: u64, timeout: Duration) -> Result<(), WaitError> {
-        self.wait(position, timeout, false).await
+        self.wait_among(|_| true, position, timeout).await
     }
 
-    /// Waits until every projection a command waits for has applied `position`: all but those
-    /// whose work grows with the number of tenants.
+    /// Waits until the in-memory models have applied `position`: what a command waits for
+    /// before it answers. They apply a commit of this process microseconds after it, from the
+    /// events the writer kept, so a command's latency is its append's.
     pub async fn wait_for_command(&self, position: u64, timeout: Duration) -> Result<(), WaitError> {
-        self.wait(position, timeout, true).await
+        self.wait_among(|r| r.awaited_by == Waiter::Command, position, timeout).await
+    }
+
+    /// Waits until the SQL read models a read waits for (all but those whose work grows with
+    /// the number of tenants) have applied `position`.
+    pub async fn wait_for_reads(&self, position: u64, timeout: Duration) -> Result<(), WaitError> {
+        self.wait_among(|r| r.awaited_by == Waiter::Read, position, timeout).await
     }
 
     /// Waits until the projection `name` has applied `position`.
     pub async fn wait_for_projection(&self, name: &str, position: u64, timeout: Duration) -> Result<(), WaitError> {
         self.wait_among(|r| r.name == name, position, timeout).await
-    }
-
-    async fn wait(&self, position: u64, timeout: Duration, command: bool) -> Result<(), WaitError> {
-        self.wait_among(|r| !command || r.awaited_by_commands, position, timeout).await
     }
 
     async fn wait_among(

@@ -1,5 +1,8 @@
 //! `/api/v2/roles` and `/api/v2/roles/{id}/permissions`, end to end.
 
+use std::time::{Duration, Instant};
+
+use eventstore::BackendKind;
 use eventstore::testing::TestDatabase;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -17,6 +20,7 @@ eventstore::backend_tests!(
     a_missing_role_is_a_404_in_the_error_shape,
     concurrent_creates_of_one_name_leave_exactly_one_role,
     a_change_not_readable_in_time_is_a_503_naming_its_position,
+    a_command_answers_without_waiting_for_the_sql_read_models_and_reads_wait_for_them,
     roles_created_concurrently_are_all_listed,
 );
 
@@ -233,12 +237,20 @@ async fn concurrent_creates_of_one_name_leave_exactly_one_role(db: TestDatabase)
 }
 
 async fn a_change_not_readable_in_time_is_a_503_naming_its_position(db: TestDatabase) {
-    // No time at all for the projections: a create is committed before they can apply it.
+    // No time at all for the projections: a create is committed before they can apply it, so
+    // the command (waiting for the in-memory models) or the read after it (waiting for the SQL
+    // read models) cannot answer.
     let app = TestApp::start_with(db, |config| config.consistency_timeout_ms = 0).await;
     let mut answered = None;
     // A runner could, in principle, apply the event before the handler looks; try a few.
     for i in 0..5 {
-        let response = app.api(Method::POST, "/roles", Some(json!({ "name": format!("late-{i}") }))).await;
+        let created = app.api(Method::POST, "/roles", Some(json!({ "name": format!("late-{i}") }))).await;
+        let response = if created.status() == 503 {
+            created
+        } else {
+            let role = json_of(created, 200).await;
+            app.api(Method::GET, &format!("/roles/{}", role["id"].as_str().unwrap()), None).await
+        };
         if response.status() == 503 {
             answered = Some(response);
             break;
@@ -249,6 +261,32 @@ async fn a_change_not_readable_in_time_is_a_503_naming_its_position(db: TestData
     let message = error_of(response, 503).await;
     assert!(message.contains(&format!("position {position}")), "{message}");
     assert!(app.head().await >= position, "the change itself was committed");
+}
+
+/// Only on PostgreSQL, where a test can hold one read model's table while the log stays
+/// writable (SQLite has one write lock for both).
+async fn a_command_answers_without_waiting_for_the_sql_read_models_and_reads_wait_for_them(db: TestDatabase) {
+    if db.kind != BackendKind::Postgres {
+        return;
+    }
+    let app = TestApp::start_with(db, |config| config.consistency_timeout_ms = 10_000).await;
+    let token = app.token().await;
+    let mut holder = app.state.db.pool.begin().await.unwrap();
+    eventstore::sqlx::query("LOCK TABLE roles IN ACCESS EXCLUSIVE MODE").execute(&mut *holder).await.unwrap();
+
+    let created = app.api_with(Method::POST, "/roles", Some(json!({ "name": "held" })), &token);
+    let created = tokio::time::timeout(Duration::from_secs(5), created).await.expect("the command answers");
+    let role = json_of(created, 200).await;
+    let path = format!("/roles/{}", role["id"].as_str().unwrap());
+    let read = async { (app.api_with(Method::GET, &path, None, &token).await, Instant::now()) };
+    let release = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        holder.commit().await.unwrap();
+        Instant::now()
+    };
+    let ((read, read_at), released_at) = tokio::join!(read, release);
+    assert!(read_at >= released_at, "the read waited for roles.v1 to apply the create");
+    assert_eq!(json_of(read, 200).await, role);
 }
 
 async fn roles_created_concurrently_are_all_listed(db: TestDatabase) {

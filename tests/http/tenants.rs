@@ -108,12 +108,14 @@ async fn deleting_a_tenant_leaves_no_row_of_it_in_any_read_model(db: TestDatabas
         "client_grants",
         "tenant_settings",
     ];
+    // Read as the server's own reads do: after the read models caught up with its answers.
     let rows = |table: &str| {
         let sql = format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = 'acme'");
-        let pool = app.state.db.pool.clone();
+        let state = app.state.clone();
         async move {
+            let pool = state.read_models().await.unwrap();
             eventstore::sqlx::query_scalar::<_, i64>(eventstore::sqlx::AssertSqlSafe(sql))
-                .fetch_one(&pool)
+                .fetch_one(pool)
                 .await
                 .unwrap()
         }

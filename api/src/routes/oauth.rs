@@ -104,6 +104,11 @@ impl OAuthError {
         Self::new(StatusCode::FORBIDDEN, "invalid_grant", description)
     }
 
+    /// The read models did not catch up in time (see [`AppState::read_models`]).
+    fn not_yet_visible(error: crate::error::ApiError) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", error.to_string())
+    }
+
     fn server_error(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "token request failed");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "An internal error occurred. It has been logged.")
@@ -287,7 +292,8 @@ async fn client_credentials(
         }
         None => granted,
     };
-    let api = resource_servers::get(&state.db.pool, tenant, &audience).await.map_err(OAuthError::server_error)?;
+    let pool = state.read_models().await.map_err(OAuthError::not_yet_visible)?;
+    let api = resource_servers::get(pool, tenant, &audience).await.map_err(OAuthError::server_error)?;
     let lifetime = api.as_ref().map_or(domain::resource_server::DEFAULT_TOKEN_LIFETIME, |api| api.token_lifetime);
     let alg = api.as_ref().map_or(KeyAlg::Rs256, |api| KeyAlg::for_api(&api.signing_alg));
     let now = chrono::Utc::now().timestamp();

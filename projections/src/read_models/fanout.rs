@@ -59,7 +59,7 @@ impl Projection for FanoutProjection {
         ]
     }
 
-    fn awaited_by_commands(&self) -> bool {
+    fn awaited_by_reads(&self) -> bool {
         false
     }
 

@@ -87,7 +87,7 @@ async fn answer(
 ) -> Result<Written<ClientGrantView>, ApiError> {
     state.visible(committed.position).await?;
     let body = match committed.state.live() {
-        Some(grant) if with_body => clients::grant(&state.db.pool, tenant, &grant.id).await?,
+        Some(grant) if with_body => clients::grant(state.read_models().await?, tenant, &grant.id).await?,
         _ => None,
     };
     Ok(Written { status, position: committed.position, replayed: committed.replayed, body })
@@ -111,7 +111,12 @@ pub(crate) async fn list(
     caller.require("read:client_grants")?;
     let page = paging.page()?;
     let filter = (filter.client_id.as_deref(), filter.audience.as_deref());
-    envelope("client_grants", &paging, page, clients::grants(&state.db.pool, &caller.tenant, filter, page).await?)
+    envelope(
+        "client_grants",
+        &paging,
+        page,
+        clients::grants(state.read_models().await?, &caller.tenant, filter, page).await?,
+    )
 }
 
 #[utoipa::path(
@@ -209,7 +214,7 @@ pub(crate) async fn organization_grants(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<ClientGrantView>>, ApiError> {
     caller.require("read:organization_client_grants")?;
-    if organizations::get(&state.db.pool, &caller.tenant, &id).await?.is_none() {
+    if organizations::get(state.read_models().await?, &caller.tenant, &id).await?.is_none() {
         return Err(organization_not_found());
     }
     let grants = state.applications.organization_grants(&caller.tenant, &id);

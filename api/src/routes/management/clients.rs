@@ -128,7 +128,7 @@ async fn answer(
 ) -> Result<Written<ClientWithSecret>, ApiError> {
     state.visible(committed.position).await?;
     let client = match committed.state.live() {
-        Some(client) if with_body => clients::get(&state.db.pool, tenant, &client.client_id).await?,
+        Some(client) if with_body => clients::get(state.read_models().await?, tenant, &client.client_id).await?,
         _ => None,
     };
     let client_secret = secret.filter(|_| !committed.replayed);
@@ -159,7 +159,7 @@ pub(crate) async fn list(
 ) -> Result<Json<Value>, ApiError> {
     caller.require("read:clients")?;
     let page = paging.page()?;
-    envelope("clients", &paging, page, clients::list(&state.db.pool, &caller.tenant, page).await?)
+    envelope("clients", &paging, page, clients::list(state.read_models().await?, &caller.tenant, page).await?)
 }
 
 #[utoipa::path(
@@ -196,7 +196,7 @@ pub(crate) async fn read(
     Path(id): Path<String>,
 ) -> Result<Json<ClientView>, ApiError> {
     caller.require("read:clients")?;
-    clients::get(&state.db.pool, &caller.tenant, &id).await?.map(Json).ok_or_else(client_not_found)
+    clients::get(state.read_models().await?, &caller.tenant, &id).await?.map(Json).ok_or_else(client_not_found)
 }
 
 #[utoipa::path(

@@ -95,14 +95,14 @@ async fn answer(
 ) -> Result<Written<OrganizationView>, ApiError> {
     state.visible(committed.position).await?;
     let body = match committed.state.live() {
-        Some(org) if with_body => organizations::get(&state.db.pool, tenant, &org.fields.id).await?,
+        Some(org) if with_body => organizations::get(state.read_models().await?, tenant, &org.fields.id).await?,
         _ => None,
     };
     Ok(Written { status, position: committed.position, replayed: committed.replayed, body })
 }
 
 async fn require_organization(state: &AppState, tenant: &TenantId, id: &str) -> Result<(), ApiError> {
-    organizations::get(&state.db.pool, tenant, id).await?.map(drop).ok_or_else(organization_not_found)
+    organizations::get(state.read_models().await?, tenant, id).await?.map(drop).ok_or_else(organization_not_found)
 }
 
 #[utoipa::path(
@@ -122,11 +122,16 @@ pub(crate) async fn list(
 ) -> Result<Json<Value>, ApiError> {
     caller.require("read:organizations")?;
     if let Some(checkpoint) = checkpoint.checkpoint()? {
-        let chunk = organizations::list_from(&state.db.pool, &caller.tenant, &checkpoint).await?;
+        let chunk = organizations::list_from(state.read_models().await?, &caller.tenant, &checkpoint).await?;
         return chunk_envelope("organizations", chunk);
     }
     let page = paging.page()?;
-    envelope("organizations", &paging, page, organizations::list(&state.db.pool, &caller.tenant, page).await?)
+    envelope(
+        "organizations",
+        &paging,
+        page,
+        organizations::list(state.read_models().await?, &caller.tenant, page).await?,
+    )
 }
 
 #[utoipa::path(
@@ -168,7 +173,10 @@ pub(crate) async fn read(
     Path(id): Path<String>,
 ) -> Result<Json<OrganizationView>, ApiError> {
     caller.require("read:organizations")?;
-    organizations::get(&state.db.pool, &caller.tenant, &id).await?.map(Json).ok_or_else(organization_not_found)
+    organizations::get(state.read_models().await?, &caller.tenant, &id)
+        .await?
+        .map(Json)
+        .ok_or_else(organization_not_found)
 }
 
 #[utoipa::path(
@@ -186,7 +194,10 @@ pub(crate) async fn by_name(
     Path(name): Path<String>,
 ) -> Result<Json<OrganizationView>, ApiError> {
     caller.require("read:organizations")?;
-    organizations::by_name(&state.db.pool, &caller.tenant, &name).await?.map(Json).ok_or_else(organization_not_found)
+    organizations::by_name(state.read_models().await?, &caller.tenant, &name)
+        .await?
+        .map(Json)
+        .ok_or_else(organization_not_found)
 }
 
 #[utoipa::path(
@@ -258,7 +269,7 @@ pub(crate) async fn list_members(
     ApiQuery(checkpoint): ApiQuery<CheckpointPaging>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require("read:organization_members")?;
-    let pool = &state.db.pool;
+    let pool = state.read_models().await?;
     require_organization(&state, &caller.tenant, &id).await?;
     if let Some(checkpoint) = checkpoint.checkpoint()? {
         return chunk_envelope("members", organizations::members_from(pool, &caller.tenant, &id, &checkpoint).await?);
@@ -330,7 +341,7 @@ pub(crate) async fn list_member_roles(
 ) -> Result<Json<Value>, ApiError> {
     caller.require("read:organization_member_roles")?;
     let page = paging.page()?;
-    let pool = &state.db.pool;
+    let pool = state.read_models().await?;
     require_organization(&state, &caller.tenant, &id).await?;
     if !organizations::is_member(pool, &caller.tenant, &id, &user_id).await? {
         return Err(member_not_found());

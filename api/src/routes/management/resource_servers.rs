@@ -76,7 +76,7 @@ pub(crate) async fn list(
 ) -> Result<Json<Value>, ApiError> {
     caller.require("read:resource_servers")?;
     let page = paging.page()?;
-    let listed = resource_servers::list(&state.db.pool, &caller.tenant, page).await?;
+    let listed = resource_servers::list(state.read_models().await?, &caller.tenant, page).await?;
     envelope("resource_servers", &paging, page, listed)
 }
 
@@ -123,7 +123,7 @@ pub(crate) async fn read(
     Path(id): Path<String>,
 ) -> Result<Json<ResourceServerView>, ApiError> {
     caller.require("read:resource_servers")?;
-    resource_servers::get(&state.db.pool, &caller.tenant, &id).await?.map(Json).ok_or_else(not_found)
+    resource_servers::get(state.read_models().await?, &caller.tenant, &id).await?.map(Json).ok_or_else(not_found)
 }
 
 #[utoipa::path(

@@ -96,7 +96,7 @@ pub(crate) async fn list(
     caller.require("read:roles")?;
     let paging = Paging { page: query.page, per_page: query.per_page, include_totals: query.include_totals };
     let page = paging.page()?;
-    let listed = roles::list(&state.db.pool, &caller.tenant, query.name_filter.as_deref(), page).await?;
+    let listed = roles::list(state.read_models().await?, &caller.tenant, query.name_filter.as_deref(), page).await?;
     envelope("roles", &paging, page, listed)
 }
 
@@ -134,7 +134,7 @@ pub(crate) async fn read(
     Path(id): Path<String>,
 ) -> Result<Json<RoleView>, ApiError> {
     caller.require("read:roles")?;
-    roles::get(&state.db.pool, &caller.tenant, &id).await?.map(Json).ok_or_else(role_not_found)
+    roles::get(state.read_models().await?, &caller.tenant, &id).await?.map(Json).ok_or_else(role_not_found)
 }
 
 #[utoipa::path(

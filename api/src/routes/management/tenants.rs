@@ -136,7 +136,7 @@ pub(crate) async fn list(
 ) -> Result<Json<Value>, ApiError> {
     control_plane_only(&caller, "read:tenants")?;
     let page = paging.page()?;
-    envelope("tenants", &paging, page, tenants::list(&state.db.pool, page).await?)
+    envelope("tenants", &paging, page, tenants::list(state.read_models().await?, page).await?)
 }
 
 #[utoipa::path(
@@ -179,7 +179,7 @@ pub(crate) async fn read(
     Path(id): Path<String>,
 ) -> Result<Json<TenantView>, ApiError> {
     control_plane_only(&caller, "read:tenants")?;
-    tenants::get(&state.db.pool, &id).await?.map(Json).ok_or_else(not_found)
+    tenants::get(state.read_models().await?, &id).await?.map(Json).ok_or_else(not_found)
 }
 
 #[utoipa::path(
@@ -230,7 +230,7 @@ pub(crate) async fn delete(
 
 /// The caller's tenant's settings as the read model has them.
 async fn settings_view(state: &AppState, tenant: &TenantId) -> Result<SettingsView, ApiError> {
-    let pool = &state.db.pool;
+    let pool = state.read_models().await?;
     let friendly_name = tenants::get(pool, tenant.as_str()).await?.ok_or_else(not_found)?.friendly_name;
     let domains = state.directory.domains(tenant);
     Ok(SettingsView { friendly_name, domains, settings: tenants::effective_settings(pool, tenant).await? })

@@ -150,7 +150,7 @@ async fn answer(
 ) -> Result<Written<UserView>, ApiError> {
     state.visible(committed.position).await?;
     let body = match committed.state.live() {
-        Some(user) if with_body => users::get(&state.db.pool, tenant, &user.user_id).await?,
+        Some(user) if with_body => users::get(state.read_models().await?, tenant, &user.user_id).await?,
         _ => None,
     };
     Ok(Written { status, position: committed.position, replayed: committed.replayed, body })
@@ -172,7 +172,7 @@ pub(crate) async fn list(
 ) -> Result<Json<Value>, ApiError> {
     caller.require("read:users")?;
     let page = paging.page()?;
-    envelope("users", &paging, page, users::list(&state.db.pool, &caller.tenant, page).await?)
+    envelope("users", &paging, page, users::list(state.read_models().await?, &caller.tenant, page).await?)
 }
 
 #[utoipa::path(
@@ -227,7 +227,7 @@ pub(crate) async fn read(
     Path(id): Path<String>,
 ) -> Result<Json<UserView>, ApiError> {
     caller.require("read:users")?;
-    users::get(&state.db.pool, &caller.tenant, &id).await?.map(Json).ok_or_else(user_not_found)
+    users::get(state.read_models().await?, &caller.tenant, &id).await?.map(Json).ok_or_else(user_not_found)
 }
 
 #[utoipa::path(
@@ -314,7 +314,7 @@ pub(crate) async fn by_email(
 ) -> Result<Json<Vec<UserView>>, ApiError> {
     caller.require("read:users")?;
     let email = query.email.filter(|e| !e.is_empty()).ok_or_else(|| ApiError::bad_query("email is required"))?;
-    Ok(Json(users::by_email(&state.db.pool, &caller.tenant, &email).await?))
+    Ok(Json(users::by_email(state.read_models().await?, &caller.tenant, &email).await?))
 }
 
 #[utoipa::path(
@@ -334,8 +334,8 @@ pub(crate) async fn list_roles(
 ) -> Result<Json<Value>, ApiError> {
     caller.require("read:users")?;
     let page = paging.page()?;
-    users::get(&state.db.pool, &caller.tenant, &id).await?.ok_or_else(user_not_found)?;
-    envelope("roles", &paging, page, users::roles(&state.db.pool, &caller.tenant, &id, page).await?)
+    users::get(state.read_models().await?, &caller.tenant, &id).await?.ok_or_else(user_not_found)?;
+    envelope("roles", &paging, page, users::roles(state.read_models().await?, &caller.tenant, &id, page).await?)
 }
 
 #[utoipa::path(
@@ -401,8 +401,13 @@ pub(crate) async fn list_permissions(
 ) -> Result<Json<Value>, ApiError> {
     caller.require("read:users")?;
     let page = paging.page()?;
-    users::get(&state.db.pool, &caller.tenant, &id).await?.ok_or_else(user_not_found)?;
-    envelope("permissions", &paging, page, users::permissions(&state.db.pool, &caller.tenant, &id, page).await?)
+    users::get(state.read_models().await?, &caller.tenant, &id).await?.ok_or_else(user_not_found)?;
+    envelope(
+        "permissions",
+        &paging,
+        page,
+        users::permissions(state.read_models().await?, &caller.tenant, &id, page).await?,
+    )
 }
 
 #[utoipa::path(
@@ -468,8 +473,13 @@ pub(crate) async fn list_organizations(
 ) -> Result<Json<Value>, ApiError> {
     caller.require("read:organizations")?;
     let page = paging.page()?;
-    users::get(&state.db.pool, &caller.tenant, &id).await?.ok_or_else(user_not_found)?;
-    envelope("organizations", &paging, page, organizations::of_user(&state.db.pool, &caller.tenant, &id, page).await?)
+    users::get(state.read_models().await?, &caller.tenant, &id).await?.ok_or_else(user_not_found)?;
+    envelope(
+        "organizations",
+        &paging,
+        page,
+        organizations::of_user(state.read_models().await?, &caller.tenant, &id, page).await?,
+    )
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -91,9 +91,8 @@ pub(super) async fn userinfo(
     let claims = verified(&state, &site.tenant, token).await?;
     let live = claims.filter(|claims| !is_machine(claims)).and_then(|claims| Live::of(&state, &site.tenant, claims));
     let Some(live) = live else { return Ok(invalid_token()) };
-    let Some(user) =
-        users::get(&state.db.pool, &site.tenant, &live.claims.sub).await.map_err(OAuthError::server_error)?
-    else {
+    let pool = state.read_models().await.map_err(OAuthError::not_yet_visible)?;
+    let Some(user) = users::get(pool, &site.tenant, &live.claims.sub).await.map_err(OAuthError::server_error)? else {
         return Ok(invalid_token());
     };
     let mut answer = json!({

@@ -91,7 +91,8 @@ pub(super) async fn audience_api(
     site: &Site,
     audience: &str,
 ) -> Result<ResourceServerView, OAuthError> {
-    resource_servers::get(&state.db.pool, &site.tenant, audience)
+    let pool = state.read_models().await.map_err(OAuthError::not_yet_visible)?;
+    resource_servers::get(pool, &site.tenant, audience)
         .await
         .map_err(OAuthError::server_error)?
         .ok_or_else(|| OAuthError::access_denied(format!("Service not found: {audience}")))
