@@ -334,8 +334,9 @@ pub(crate) async fn list_roles(
 ) -> Result<Json<Value>, ApiError> {
     caller.require("read:users")?;
     let page = paging.page()?;
-    users::get(state.read_models().await?, &caller.tenant, &id).await?.ok_or_else(user_not_found)?;
-    envelope("roles", &paging, page, users::roles(state.read_models().await?, &caller.tenant, &id, page).await?)
+    let pool = state.read_models().await?;
+    users::get(pool, &caller.tenant, &id).await?.ok_or_else(user_not_found)?;
+    envelope("roles", &paging, page, users::roles(pool, &caller.tenant, &id, page).await?)
 }
 
 #[utoipa::path(
@@ -401,13 +402,9 @@ pub(crate) async fn list_permissions(
 ) -> Result<Json<Value>, ApiError> {
     caller.require("read:users")?;
     let page = paging.page()?;
-    users::get(state.read_models().await?, &caller.tenant, &id).await?.ok_or_else(user_not_found)?;
-    envelope(
-        "permissions",
-        &paging,
-        page,
-        users::permissions(state.read_models().await?, &caller.tenant, &id, page).await?,
-    )
+    let pool = state.read_models().await?;
+    users::get(pool, &caller.tenant, &id).await?.ok_or_else(user_not_found)?;
+    envelope("permissions", &paging, page, users::permissions(pool, &caller.tenant, &id, page).await?)
 }
 
 #[utoipa::path(
@@ -473,13 +470,9 @@ pub(crate) async fn list_organizations(
 ) -> Result<Json<Value>, ApiError> {
     caller.require("read:organizations")?;
     let page = paging.page()?;
-    users::get(state.read_models().await?, &caller.tenant, &id).await?.ok_or_else(user_not_found)?;
-    envelope(
-        "organizations",
-        &paging,
-        page,
-        organizations::of_user(state.read_models().await?, &caller.tenant, &id, page).await?,
-    )
+    let pool = state.read_models().await?;
+    users::get(pool, &caller.tenant, &id).await?.ok_or_else(user_not_found)?;
+    envelope("organizations", &paging, page, organizations::of_user(pool, &caller.tenant, &id, page).await?)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
