@@ -281,8 +281,10 @@ async fn a_command_answers_without_waiting_for_the_sql_read_models_and_reads_wai
     let read = async { (app.api_with(Method::GET, &path, None, &token).await, Instant::now()) };
     let release = async {
         tokio::time::sleep(Duration::from_millis(300)).await;
+        // Before the COMMIT is sent: the read may answer before the COMMIT's reply arrives.
+        let releasing = Instant::now();
         holder.commit().await.unwrap();
-        Instant::now()
+        releasing
     };
     let ((read, read_at), released_at) = tokio::join!(read, release);
     assert!(read_at >= released_at, "the read waited for roles.v1 to apply the create");
