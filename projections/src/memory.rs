@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 use crate::ProjectionError;
 use crate::runtime::{Failure, ProjectionStatus, RuntimeOptions};
-use crate::tail::LogTail;
+use crate::tail::{Batch, LogTail};
 
 /// A read model in memory. `apply` must be deterministic and must leave the model unchanged
 /// when it fails, so that a retried event applies once.
@@ -42,7 +42,7 @@ pub(crate) async fn run(
             }
             continue;
         }
-        let failure = match tail.read(checkpoint, known_head, projection.event_types(), options.batch_size).await {
+        let failure = match read(&store, &tail, (checkpoint, known_head), projection.event_types(), &options).await {
             Ok(batch) => {
                 let target = batch.target(options.batch_size);
                 let mut failed = None;
@@ -79,5 +79,26 @@ pub(crate) async fn run(
                 tokio::time::sleep(options.backoff(attempts)).await;
             }
         }
+    }
+}
+
+/// What follows `after` up to `head`: straight from the writer's memory when this process
+/// committed it (what a command waits for, so no queue behind the SQL runners for the shared
+/// tail), from the shared tail otherwise.
+async fn read(
+    store: &EventStore,
+    tail: &LogTail,
+    (after, head): (u64, u64),
+    types: &[&str],
+    options: &RuntimeOptions,
+) -> Result<Batch, eventstore::StoreError> {
+    match store.read_recent(after, head) {
+        Some(mut events) if events.len() <= options.batch_size => {
+            if !types.is_empty() {
+                events.retain(|event| types.contains(&event.event_type.as_str()));
+            }
+            Ok(Batch { events, through: head })
+        }
+        _ => tail.read(after, head, types, options.batch_size).await,
     }
 }
