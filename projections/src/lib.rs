@@ -4,12 +4,13 @@
 //! it applies a batch and advances that projection's checkpoint in the same transaction,
 //! resumes at `position > checkpoint`, catches up on start and then follows the log live.
 //! A failing event is retried with backoff and recorded, never skipped, and never stops the
-//! other projections. [`Projections::wait_for`] is how a command waits until its own writes
-//! are readable.
+//! other projections. [`Projections::wait_for`] and its narrower forms are how commands and
+//! reads wait until writes are readable.
 //!
 //! This crate must never append to the log: projections only read it.
 
 mod checkpoint;
+mod demand;
 mod error;
 mod memory;
 mod projection;

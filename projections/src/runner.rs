@@ -9,6 +9,7 @@ use eventstore::sqlx::AnyPool;
 use eventstore::{BackendKind, EventStore, RecordedEvent, StoreError};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::demand::Demand;
 use crate::runtime::{Failure, ProjectionStatus, RuntimeOptions};
 use crate::tail::LogTail;
 use crate::{Projection, ProjectionError, checkpoint};
@@ -27,6 +28,7 @@ pub(crate) struct Runner {
     pub options: RuntimeOptions,
     pub status: watch::Sender<ProjectionStatus>,
     pub control: mpsc::Receiver<Control>,
+    pub demand: Arc<Demand>,
 }
 
 /// How one attempt at a batch ended.
@@ -75,6 +77,9 @@ impl Runner {
         attempts = 0;
         let mut progress = Progress::at(checkpoint);
         let mut head = self.store.watch_head();
+        // Caught up and woken by a new commit: let the commits after it gather too, unless
+        // someone waits (demand.rs). A runner catching up does not linger.
+        let mut woken = false;
         loop {
             if let Ok(control) = self.control.try_recv() {
                 progress = self.handle(control, progress).await;
@@ -86,6 +91,11 @@ impl Runner {
                     changed = head.changed() => if changed.is_err() { return },
                     Some(control) = self.control.recv() => progress = self.handle(control, progress).await,
                 }
+                woken = true;
+                continue;
+            }
+            if std::mem::take(&mut woken) {
+                self.demand.linger(progress.reached, self.options.linger).await;
                 continue;
             }
             let (reached, failure) = self.step(progress, known_head).await;

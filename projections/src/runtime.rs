@@ -8,6 +8,7 @@ use eventstore::Database;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+use crate::demand::Demand;
 use crate::runner::{Control, Runner};
 use crate::tail::LogTail;
 use crate::{MemoryProjection, Projection, ProjectionError};
@@ -19,6 +20,8 @@ pub struct RuntimeOptions {
     /// First retry delay of a failing event; doubles per attempt up to `retry_max`.
     pub retry_initial: Duration,
     pub retry_max: Duration,
+    /// How long a SQL runner lets commits gather while nobody waits for it (see `demand.rs`).
+    pub linger: Duration,
 }
 
 impl RuntimeOptions {
@@ -31,7 +34,12 @@ impl RuntimeOptions {
 
 impl Default for RuntimeOptions {
     fn default() -> Self {
-        Self { batch_size: 500, retry_initial: Duration::from_millis(100), retry_max: Duration::from_secs(30) }
+        Self {
+            batch_size: 500,
+            retry_initial: Duration::from_millis(100),
+            retry_max: Duration::from_secs(30),
+            linger: Duration::from_millis(20),
+        }
     }
 }
 
@@ -84,6 +92,7 @@ struct RunnerHandle {
 /// The running projections of this process. Dropping it stops them.
 pub struct Projections {
     runners: Vec<RunnerHandle>,
+    demand: Arc<Demand>,
 }
 
 impl std::fmt::Debug for Projections {
@@ -114,6 +123,7 @@ impl Projections {
         options: RuntimeOptions,
     ) -> Self {
         let tail = Arc::new(LogTail::new(db.store.clone()));
+        let demand = Arc::new(Demand::default());
         let mut runners: Vec<RunnerHandle> = projections
             .into_iter()
             .map(|projection| {
@@ -128,6 +138,7 @@ impl Projections {
                     options: options.clone(),
                     status,
                     control: requests,
+                    demand: demand.clone(),
                 };
                 let task = tokio::spawn(runner.run());
                 RunnerHandle {
@@ -147,7 +158,7 @@ impl Projections {
                 tokio::spawn(crate::memory::run(projection, db.store.clone(), tail.clone(), options.clone(), status));
             RunnerHandle { name, awaited_by: Waiter::Command, status: receiver, control: None, task }
         }));
-        Self { runners }
+        Self { runners, demand }
     }
 
     pub fn status(&self) -> Vec<ProjectionStatus> {
@@ -184,6 +195,9 @@ impl Projections {
         timeout: Duration,
     ) -> Result<(), WaitError> {
         let deadline = tokio::time::Instant::now() + timeout;
+        if self.runners.iter().any(|r| r.awaited_by != Waiter::Command && waited(r)) {
+            self.demand.want(position);
+        }
         for runner in self.runners.iter().filter(|r| waited(r)) {
             let mut status = runner.status.clone();
             match tokio::time::timeout_at(deadline, status.wait_for(|s| s.checkpoint >= position)).await {

@@ -21,7 +21,12 @@ eventstore::backend_tests!(
 const WAIT: Duration = Duration::from_secs(60);
 
 pub fn options(batch_size: usize) -> RuntimeOptions {
-    RuntimeOptions { batch_size, retry_initial: Duration::from_millis(20), retry_max: Duration::from_millis(200) }
+    RuntimeOptions {
+        batch_size,
+        retry_initial: Duration::from_millis(20),
+        retry_max: Duration::from_millis(200),
+        ..RuntimeOptions::default()
+    }
 }
 
 pub async fn append(db: &Database, stream: &str, event_type: &str, payload: serde_json::Value) -> u64 {
