@@ -118,3 +118,113 @@ pub(crate) fn writable(plan: &Plan) -> bool {
         && plan.outcomes.iter().all(|outcome| outcome.as_ref().is_ok_and(|appended| !appended.deduplicated))
         && plan.unique.iter().all(|(_, owner)| owner.is_some())
 }
+
+#[cfg(test)]
+mod tests {
+    use domain::TenantId;
+
+    use super::*;
+    use crate::hash::GENESIS_HASH;
+    use crate::{Appended, StoreError};
+
+    fn acme() -> TenantId {
+        TenantId::parse("acme").unwrap()
+    }
+
+    fn stream(id: &str) -> StreamKey {
+        StreamKey { tenant_id: acme(), stream_id: id.into() }
+    }
+
+    fn value(v: &str) -> UniqueKey {
+        UniqueKey { tenant_id: acme(), scope: "role_name".into(), value: v.into() }
+    }
+
+    fn snapshot(head: u64) -> Snapshot {
+        Snapshot {
+            head,
+            head_hash: GENESIS_HASH,
+            versions: HashMap::new(),
+            owners: HashMap::new(),
+            idempotency: HashMap::new(),
+        }
+    }
+
+    fn lookups(streams: &[&str], values: &[&str]) -> Lookups {
+        Lookups {
+            streams: streams.iter().map(|s| stream(s)).collect(),
+            unique: values.iter().map(|v| value(v)).collect(),
+            idempotency: Vec::new(),
+        }
+    }
+
+    fn plan(outcomes: Vec<Result<Appended, StoreError>>, unique: Vec<(UniqueKey, Option<String>)>) -> Plan {
+        let rows = vec![crate::row::StoredRow {
+            position: 7,
+            event_id: uuid::Uuid::nil(),
+            tenant_id: "acme".into(),
+            stream_id: "s".into(),
+            stream_version: 1,
+            event_type: "thing.happened".into(),
+            revision: 1,
+            payload: "{}".into(),
+            metadata: "{}".into(),
+            recorded_at_micros: 0,
+            prev_hash: GENESIS_HASH.to_vec(),
+            hash: [7; 32].to_vec(),
+        }];
+        Plan { rows, unique, idempotency: Vec::new(), outcomes, head: 7, from_known: false }
+    }
+
+    fn appended() -> Result<Appended, StoreError> {
+        Ok(Appended { first_position: 7, last_position: 7, deduplicated: false })
+    }
+
+    #[test]
+    fn what_a_read_showed_is_assumed_as_it_was_and_what_was_never_read_is_assumed_absent_but_unsure() {
+        let mut read = snapshot(5);
+        read.versions.insert(stream("known"), 3);
+        read.owners.insert(value("held"), "role:1".into());
+        let known = Known::read(None, &lookups(&["known", "empty"], &["held", "free"]), &read);
+
+        let assumed = known.assume(&lookups(&["known", "empty", "never-read"], &["held", "free", "never-read"]));
+        assert_eq!(assumed.snapshot.head, 5);
+        assert_eq!(assumed.snapshot.versions.get(&stream("known")), Some(&3));
+        assert_eq!(assumed.snapshot.versions.get(&stream("never-read")), None, "absent: version 0");
+        assert_eq!(assumed.snapshot.owners.get(&value("held")).map(String::as_str), Some("role:1"));
+        assert_eq!(assumed.unsure, HashSet::from([value("never-read")]), "a value read free is known free");
+    }
+
+    #[test]
+    fn what_was_known_is_kept_only_while_the_head_did_not_move() {
+        let mut read = snapshot(5);
+        read.versions.insert(stream("a"), 2);
+        let known = Known::read(None, &lookups(&["a"], &[]), &read);
+
+        let same_head = Known::read(Some(known), &lookups(&[], &[]), &snapshot(5));
+        assert_eq!(same_head.assume(&lookups(&["a"], &[])).snapshot.versions.get(&stream("a")), Some(&2));
+        let moved = Known::read(Some(same_head), &lookups(&[], &[]), &snapshot(6));
+        assert_eq!(moved.assume(&lookups(&["a"], &[])).snapshot.versions.get(&stream("a")), None);
+    }
+
+    #[test]
+    fn a_commit_moves_the_head_and_remembers_its_streams_and_values() {
+        let mut known = Known::read(None, &lookups(&[], &[]), &snapshot(6));
+        known.committed(&plan(vec![appended()], vec![(value("ops"), Some("role:1".into()))]));
+        let assumed = known.assume(&lookups(&["s"], &["ops"]));
+        assert_eq!(assumed.snapshot.head, 7);
+        assert_eq!(assumed.snapshot.versions.get(&stream("s")), Some(&1));
+        assert_eq!(assumed.snapshot.owners.get(&value("ops")).map(String::as_str), Some("role:1"));
+        assert!(assumed.unsure.is_empty());
+    }
+
+    #[test]
+    fn only_a_plan_of_appends_all_in_and_no_release_is_written_from_assumptions() {
+        assert!(writable(&plan(vec![appended()], vec![(value("ops"), Some("role:1".into()))])));
+        let refused =
+            Err(StoreError::Conflict { stream_id: "s".into(), expected: crate::ExpectedVersion::NoStream, actual: 0 });
+        assert!(!writable(&plan(vec![appended(), refused], Vec::new())), "a refusal gets its answer from a read");
+        assert!(!writable(&plan(vec![appended()], vec![(value("ops"), None)])), "a release proves nothing");
+        let replayed = Ok(Appended { first_position: 1, last_position: 1, deduplicated: true });
+        assert!(!writable(&plan(vec![replayed], Vec::new())));
+    }
+}
