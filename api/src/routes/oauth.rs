@@ -17,7 +17,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use domain::client_grant::{ClientGrantFields, OrganizationUsage};
 use projections::read_models::clients::ClientCredentials;
-use projections::read_models::resource_servers;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::app::AppState;
@@ -292,8 +291,7 @@ async fn client_credentials(
         }
         None => granted,
     };
-    let pool = state.read_models().await.map_err(OAuthError::not_yet_visible)?;
-    let api = resource_servers::get(pool, tenant, &audience).await.map_err(OAuthError::server_error)?;
+    let api = state.role_permissions.resource_server(tenant, &audience);
     let lifetime = api.as_ref().map_or(domain::resource_server::DEFAULT_TOKEN_LIFETIME, |api| api.token_lifetime);
     let alg = api.as_ref().map_or(KeyAlg::Rs256, |api| KeyAlg::for_api(&api.signing_alg));
     let now = chrono::Utc::now().timestamp();

@@ -1,6 +1,7 @@
 //! Roles' permissions in memory: what `GET /roles/{id}/permissions` answers from, and what the
 //! token-claims model ([`super::claims`]) resolves role ids with. Holds, per tenant, each role's
-//! name and permissions and each resource server's name and scope descriptions.
+//! name and permissions and each resource server, which is also what the token endpoint reads
+//! an audience's settings from (lifetime, algorithm, offline access).
 //!
 //! The control plane's synced roles and APIs are not copied per child tenant here: a child's
 //! lookup falls back to the control plane's entry, which costs nothing per tenant and is
@@ -15,6 +16,7 @@ use domain::{Permission, TenantId};
 use eventstore::RecordedEvent;
 
 use super::fanout::SyncOptions;
+use super::resource_servers::ResourceServerView;
 use super::roles::RolePermissionView;
 use super::{Listed, Page, decode};
 use crate::{MemoryProjection, ProjectionError};
@@ -28,8 +30,15 @@ pub struct RolePermissions {
 #[derive(Debug, Default)]
 struct State {
     roles: HashMap<(TenantId, String), Role>,
-    /// (tenant, identifier) → (name, scope value → description)
-    apis: HashMap<(TenantId, String), (String, HashMap<String, String>)>,
+    /// (tenant, identifier) → the API
+    apis: HashMap<(TenantId, String), Api>,
+}
+
+#[derive(Debug)]
+struct Api {
+    view: ResourceServerView,
+    /// Scope value → description.
+    descriptions: HashMap<String, String>,
 }
 
 #[derive(Debug, Default)]
@@ -72,8 +81,9 @@ impl MemoryProjection for RolePermissions {
             let mut state = self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner);
             match decoded {
                 ResourceServerEvent::Created(f) | ResourceServerEvent::Updated(f) => {
-                    let scopes = f.scopes.into_iter().map(|s| (s.value, s.description)).collect();
-                    state.apis.insert((tenant, f.identifier), (f.name, scopes));
+                    let descriptions = f.scopes.iter().map(|s| (s.value.clone(), s.description.clone())).collect();
+                    let view = ResourceServerView::from(&f);
+                    state.apis.insert((tenant, f.identifier), Api { view, descriptions });
                 }
                 ResourceServerEvent::Deleted { identifier, .. } => {
                     state.apis.remove(&(tenant, identifier));
@@ -120,28 +130,21 @@ impl RolePermissions {
     /// server that no longer exists are not listed, as in the SQL model.
     pub fn list(&self, tenant: &TenantId, role_id: &str, page: Page) -> Option<Listed<RolePermissionView>> {
         let state = self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let control_plane = TenantId::control_plane();
-        let synced = |on: bool| on && !tenant.is_control_plane();
         let held = &self.role(&state, tenant, role_id)?.permissions;
         let mut total = 0;
         let mut items = Vec::new();
         let skip = usize::try_from(page.offset()).unwrap_or(usize::MAX);
         let take = usize::try_from(page.limit()).unwrap_or(usize::MAX);
         for permission in held {
-            let identifier = &permission.resource_server_identifier;
-            let Some((api_name, scopes)) = state.apis.get(&(tenant.clone(), identifier.clone())).or_else(|| {
-                synced(self.sync.resource_servers)
-                    .then(|| state.apis.get(&(control_plane.clone(), identifier.clone())))
-                    .flatten()
-            }) else {
+            let Some((api, _)) = self.api(&state, tenant, &permission.resource_server_identifier) else {
                 continue;
             };
             if total >= skip && items.len() < take {
                 items.push(RolePermissionView {
                     resource_server_identifier: permission.resource_server_identifier.clone(),
                     permission_name: permission.permission_name.clone(),
-                    resource_server_name: api_name.clone(),
-                    description: scopes.get(&permission.permission_name).cloned().unwrap_or_default(),
+                    resource_server_name: api.view.name.clone(),
+                    description: api.descriptions.get(&permission.permission_name).cloned().unwrap_or_default(),
                 });
             }
             total += 1;
@@ -166,6 +169,28 @@ impl RolePermissions {
         (names, permissions)
     }
 
+    /// The tenant's resource server of `identifier` as its SQL read model shows it: its own, or
+    /// the control plane's synced into it (read-only there, `is_system`). What the token
+    /// endpoint reads an audience's settings from, without a query.
+    pub fn resource_server(&self, tenant: &TenantId, identifier: &str) -> Option<ResourceServerView> {
+        let state = self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (api, synced) = self.api(&state, tenant, identifier)?;
+        let mut view = api.view.clone();
+        view.is_system |= synced;
+        Some(view)
+    }
+
+    /// A resource server of the tenant or, when APIs are synced, a control-plane one that is
+    /// not a system API (the Management API stays the control plane's): `true` for the latter.
+    fn api<'s>(&self, state: &'s State, tenant: &TenantId, identifier: &str) -> Option<(&'s Api, bool)> {
+        if let Some(api) = state.apis.get(&(tenant.clone(), identifier.to_owned())) {
+            return Some((api, false));
+        }
+        let synced = self.sync.resource_servers && !tenant.is_control_plane();
+        let api = synced.then(|| state.apis.get(&(TenantId::control_plane(), identifier.to_owned()))).flatten()?;
+        (!api.view.is_system).then_some((api, true))
+    }
+
     /// A role of the tenant, or a control-plane role synced into it.
     fn role<'s>(&self, state: &'s State, tenant: &TenantId, id: &str) -> Option<&'s Role> {
         state.roles.get(&(tenant.clone(), id.to_owned())).or_else(|| {
@@ -173,5 +198,66 @@ impl RolePermissions {
                 .then(|| state.roles.get(&(TenantId::control_plane(), id.to_owned())))
                 .flatten()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::event::encode;
+    use domain::resource_server::{ResourceServerFields, SigningAlg};
+
+    use super::*;
+
+    fn recorded(tenant: &str, event: &ResourceServerEvent) -> RecordedEvent {
+        let (event_type, payload) = encode(event).unwrap();
+        RecordedEvent {
+            position: 1,
+            event_id: uuid::Uuid::nil(),
+            tenant_id: TenantId::parse(tenant).unwrap(),
+            stream_id: "resource_server:test".into(),
+            stream_version: 1,
+            event_type,
+            revision: 1,
+            payload,
+            metadata: eventstore::Metadata::default(),
+            recorded_at: chrono::Utc::now(),
+        }
+    }
+
+    fn api(id: &str, identifier: &str, lifetime: u32, is_system: bool) -> ResourceServerEvent {
+        ResourceServerEvent::Created(ResourceServerFields {
+            id: id.into(),
+            name: format!("API {id}"),
+            identifier: identifier.into(),
+            scopes: Vec::new(),
+            signing_alg: SigningAlg::RS256,
+            token_lifetime: lifetime,
+            allow_offline_access: false,
+            skip_consent_for_verifiable_first_party_clients: false,
+            is_system,
+        })
+    }
+
+    fn lifetime(model: &RolePermissions, tenant: &str, identifier: &str) -> Option<(u32, bool)> {
+        let view = model.resource_server(&TenantId::parse(tenant).unwrap(), identifier)?;
+        Some((view.token_lifetime, view.is_system))
+    }
+
+    #[test]
+    fn a_child_tenant_reads_its_own_api_first_then_the_control_planes_synced_one_never_a_system_one() {
+        let model = RolePermissions::new(SyncOptions::default());
+        model.apply(&recorded("control_plane", &api("rs_1", "https://shared/", 600, false))).unwrap();
+        model.apply(&recorded("control_plane", &api("rs_2", "https://own/", 600, false))).unwrap();
+        model.apply(&recorded("control_plane", &api("rs_3", "https://manage/", 600, true))).unwrap();
+        model.apply(&recorded("acme", &api("rs_4", "https://own/", 60, false))).unwrap();
+
+        assert_eq!(lifetime(&model, "acme", "https://shared/"), Some((600, true)), "synced: read-only there");
+        assert_eq!(lifetime(&model, "acme", "https://own/"), Some((60, false)), "its own wins");
+        assert_eq!(lifetime(&model, "acme", "https://manage/"), None, "a system API stays the control plane's");
+        assert_eq!(lifetime(&model, "control_plane", "https://manage/"), Some((600, true)));
+
+        let unsynced = RolePermissions::new(SyncOptions { roles: true, resource_servers: false });
+        unsynced.apply(&recorded("control_plane", &api("rs_1", "https://shared/", 600, false))).unwrap();
+        assert_eq!(lifetime(&unsynced, "acme", "https://shared/"), None);
     }
 }

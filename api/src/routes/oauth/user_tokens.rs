@@ -4,7 +4,7 @@
 
 use axum::response::Response;
 use projections::read_models::claims::{ClaimsError, UserClaims};
-use projections::read_models::resource_servers::{self, ResourceServerView};
+use projections::read_models::resource_servers::ResourceServerView;
 use serde::Serialize;
 
 use super::{OAuthError, TokenResponse};
@@ -91,10 +91,9 @@ pub(super) async fn audience_api(
     site: &Site,
     audience: &str,
 ) -> Result<ResourceServerView, OAuthError> {
-    let pool = state.read_models().await.map_err(OAuthError::not_yet_visible)?;
-    resource_servers::get(pool, &site.tenant, audience)
-        .await
-        .map_err(OAuthError::server_error)?
+    state
+        .role_permissions
+        .resource_server(&site.tenant, audience)
         .ok_or_else(|| OAuthError::access_denied(format!("Service not found: {audience}")))
 }
 
