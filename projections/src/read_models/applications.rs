@@ -192,25 +192,9 @@ enum Change {
 mod tests {
     use domain::client::{ClientFields, ClientSettings};
     use domain::client_grant::ClientGrantFields;
-    use domain::event::encode;
 
     use super::*;
-
-    fn recorded<E: serde::Serialize>(tenant: &str, event: &E) -> RecordedEvent {
-        let (event_type, payload) = encode(event).unwrap();
-        RecordedEvent {
-            position: 1,
-            event_id: uuid::Uuid::nil(),
-            tenant_id: TenantId::parse(tenant).unwrap(),
-            stream_id: "client:test".into(),
-            stream_version: 1,
-            event_type,
-            revision: 1,
-            payload,
-            metadata: eventstore::Metadata::default(),
-            recorded_at: chrono::Utc::now(),
-        }
-    }
+    use crate::read_models::recorded;
 
     fn grant(id: &str, scope: &[&str]) -> ClientGrantFields {
         ClientGrantFields {

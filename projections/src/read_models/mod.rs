@@ -159,6 +159,24 @@ pub(crate) fn contains_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// A recorded event of `tenant` carrying `event`, for the in-memory models' unit tests.
+#[cfg(test)]
+pub(crate) fn recorded<E: serde::Serialize>(tenant: &str, event: &E) -> RecordedEvent {
+    let (event_type, payload) = domain::event::encode(event).unwrap();
+    RecordedEvent {
+        position: 1,
+        event_id: uuid::Uuid::nil(),
+        tenant_id: domain::TenantId::parse(tenant).unwrap(),
+        stream_id: "test:1".into(),
+        stream_version: 1,
+        event_type,
+        revision: 1,
+        payload,
+        metadata: eventstore::Metadata::default(),
+        recorded_at: chrono::Utc::now(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

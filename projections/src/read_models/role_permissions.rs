@@ -203,26 +203,10 @@ impl RolePermissions {
 
 #[cfg(test)]
 mod tests {
-    use domain::event::encode;
     use domain::resource_server::{ResourceServerFields, SigningAlg};
 
     use super::*;
-
-    fn recorded(tenant: &str, event: &ResourceServerEvent) -> RecordedEvent {
-        let (event_type, payload) = encode(event).unwrap();
-        RecordedEvent {
-            position: 1,
-            event_id: uuid::Uuid::nil(),
-            tenant_id: TenantId::parse(tenant).unwrap(),
-            stream_id: "resource_server:test".into(),
-            stream_version: 1,
-            event_type,
-            revision: 1,
-            payload,
-            metadata: eventstore::Metadata::default(),
-            recorded_at: chrono::Utc::now(),
-        }
-    }
+    use crate::read_models::recorded;
 
     fn api(id: &str, identifier: &str, lifetime: u32, is_system: bool) -> ResourceServerEvent {
         ResourceServerEvent::Created(ResourceServerFields {
