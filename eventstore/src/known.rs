@@ -85,11 +85,10 @@ impl Known {
 
     /// The state after `plan` committed.
     pub fn committed(&mut self, plan: &Plan) {
-        if let Some(last) = plan.rows.last() {
+        // Head and hash move together: a head without its hash would chain the next write wrong.
+        if let Some(hash) = plan.rows.last().and_then(|last| <[u8; 32]>::try_from(last.hash.as_slice()).ok()) {
             self.head = plan.head;
-            if let Ok(hash) = <[u8; 32]>::try_from(last.hash.as_slice()) {
-                self.head_hash = hash;
-            }
+            self.head_hash = hash;
         }
         if self.versions.len() + plan.rows.len() > CAPACITY {
             self.versions.clear();
